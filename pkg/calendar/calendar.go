@@ -83,6 +83,15 @@ var vietnam = sync.OnceValue(func() *solarCalendar {
 // are processed in date order. It is safe for concurrent use.
 func Vietnam() Calendar { return vietnam() }
 
+// VietnamIn is the built-in calendar observed in another time zone (for a
+// deployment whose operator sets --timezone); nil means Asia/Ho_Chi_Minh.
+func VietnamIn(loc *time.Location) Calendar {
+	if loc == nil || loc.String() == ZoneName {
+		return vietnam()
+	}
+	return &solarCalendar{loc: loc}
+}
+
 func (c *solarCalendar) Version() string          { return VietnamVersion }
 func (c *solarCalendar) Location() *time.Location { return c.loc }
 

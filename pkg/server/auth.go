@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/tacit-gov/tacit/pkg/pki"
+)
+
+type principalKey struct{}
+
+// principalOf returns the authenticated principal of a request.
+func principalOf(ctx context.Context) pki.Principal {
+	p, _ := ctx.Value(principalKey{}).(pki.Principal)
+	return p
+}
+
+// open methods need no identity (health checks, reflection).
+func isOpenMethod(full string) bool {
+	return len(full) > 0 && (hasPrefix(full, "/grpc.health.v1.") || hasPrefix(full, "/grpc.reflection."))
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// authenticate takes the principal from the verified client certificate,
+// and nothing else. Agencies must be in the registry.
+func (c *Core) authenticate(ctx context.Context) (pki.Principal, error) {
+	pr, ok := peer.FromContext(ctx)
+	if !ok {
+		return pki.Principal{}, status.Error(codes.Unauthenticated, "no peer information: connect with mutual TLS and a client certificate")
+	}
+	ti, ok := pr.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return pki.Principal{}, status.Error(codes.Unauthenticated, "no verified client certificate: connect with a certificate issued by this server's CA (tacit pki issue)")
+	}
+	p, err := pki.PrincipalFromCert(ti.State.VerifiedChains[0][0])
+	if err != nil {
+		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate names no tacit principal (%v): use a certificate from `tacit pki issue`", err)
+	}
+	if p.Kind == pki.KindAgency {
+		if _, ok := c.reg.Load().Agency(p.Name); !ok {
+			return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the certificate is for %s, which is not an agency in the registry: ask the administrator to import it", p)
+		}
+	}
+	return p, nil
+}
+
+func requestID(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		for _, k := range []string{"x-request-id", "request-id"} {
+			if v := md.Get(k); len(v) > 0 {
+				return v[0]
+			}
+		}
+	}
+	return ""
+}
+
+func (c *Core) logCall(method string, p pki.Principal, start time.Time, err error, ctx context.Context) {
+	code := status.Code(err)
+	lvl := zerolog.InfoLevel
+	switch code {
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		lvl = zerolog.ErrorLevel
+	}
+	ev := c.log.WithLevel(lvl).Str("method", method).Str("principal", p.String()).Str("code", code.String()).
+		Float64("latency_ms", float64(time.Since(start).Microseconds())/1000)
+	if id := requestID(ctx); id != "" {
+		ev = ev.Str("request_id", id)
+	}
+	if err != nil && lvl == zerolog.ErrorLevel {
+		ev = ev.Str("error", status.Convert(err).Message())
+	}
+	ev.Msg("rpc")
+}
+
+func (c *Core) recovered(method string, r any) error {
+	c.log.Error().Str("method", method).Str("panic", fmt.Sprint(r)).Bytes("stack", debug.Stack()).Msg("panic in handler")
+	return status.Error(codes.Internal, "internal error: the server recovered from a fault while handling this request; nothing was stored. Report it to the operator")
+}
+
+// UnaryInterceptor authenticates, recovers from panics and logs one line
+// per request.
+func (c *Core) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	if isOpenMethod(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	p, err := c.authenticate(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.recovered(info.FullMethod, r)
+		}
+		c.logCall(info.FullMethod, p, start, err, ctx)
+	}()
+	if err != nil {
+		return nil, err
+	}
+	resp, err = handler(context.WithValue(ctx, principalKey{}, p), req)
+	return resp, toStatus(err)
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w wrappedStream) Context() context.Context { return w.ctx }
+
+// StreamInterceptor does for streams what UnaryInterceptor does.
+func (c *Core) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	start := time.Now()
+	if isOpenMethod(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	p, err := c.authenticate(ss.Context())
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.recovered(info.FullMethod, r)
+		}
+		c.logCall(info.FullMethod, p, start, err, ss.Context())
+	}()
+	if err != nil {
+		return err
+	}
+	return toStatus(handler(srv, wrappedStream{ss, context.WithValue(ss.Context(), principalKey{}, p)}))
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/calendar"
+	"github.com/tacit-gov/tacit/pkg/consultation"
+	"github.com/tacit-gov/tacit/pkg/pki"
+	"github.com/tacit-gov/tacit/pkg/registry"
+	"github.com/tacit-gov/tacit/pkg/storage/bolt"
+)
+
+// Options configure `tacit serve`.
+type Options struct {
+	DataDir      string
+	Listen       string
+	Demo         bool
+	RegistryFile string
+	MinNotice    time.Duration
+	Timezone     string
+	// Explicit certificates; when all are empty a development PKI under
+	// DataDir/pki is created and used.
+	TLSCert, TLSKey, ClientCA string
+	Log                       zerolog.Logger
+	Clock                     clockwork.Clock // nil: the real clock
+}
+
+// Principals of the development PKI besides the registry's agencies.
+var devPrincipals = []pki.Principal{pki.Admin("admin"), pki.Auditor("auditor")}
+
+// Run serves until ctx is cancelled, then drains in-flight requests and
+// closes the store.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	loc := calendar.Location()
+	if o.Timezone != "" {
+		l, err := time.LoadLocation(o.Timezone)
+		if err != nil {
+			return fmt.Errorf("--timezone %q is not a known time zone (%v): use an IANA name such as Asia/Ho_Chi_Minh", o.Timezone, err)
+		}
+		loc = l
+	}
+	if o.MinNotice < 0 {
+		return fmt.Errorf("--min-notice %s is negative: give 0s or more", o.MinNotice)
+	}
+	rules := consultation.Config{Calendar: calendar.VietnamIn(loc), MinNotice: o.MinNotice, DefaultWorkingDays: 15}
+
+	st, err := bolt.Open(o.DataDir, bolt.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	core, err := NewCore(ctx, st, rules, o.Clock, log)
+	if err != nil {
+		return err
+	}
+
+	if o.Demo {
+		if core.Registry().Len() == 0 {
+			if err := loadRegistryFile(ctx, core, "demo registry", registry.Demo()); err != nil {
+				return err
+			}
+		} else {
+			log.Info().Msg("--demo: the data folder already has a registry; the demo registry was not loaded again")
+		}
+	}
+	if o.RegistryFile != "" {
+		data, err := os.ReadFile(o.RegistryFile)
+		if err != nil {
+			return fmt.Errorf("--registry: %w", err)
+		}
+		if err := loadRegistryFile(ctx, core, o.RegistryFile, data); err != nil {
+			return err
+		}
+	}
+	if core.Registry().Len() == 0 {
+		log.Warn().Msg("the registry is empty: import one with `tacit agency import FILE` (as admin:admin) or start with --demo")
+	}
+
+	tlsCert, tlsKey, clientCA := o.TLSCert, o.TLSKey, o.ClientCA
+	if tlsCert == "" && tlsKey == "" && clientCA == "" {
+		dir := filepath.Join(o.DataDir, "pki")
+		principals := append([]pki.Principal{}, devPrincipals...)
+		for _, a := range core.Registry().Agencies() {
+			principals = append(principals, pki.Agency(a.GetCode()))
+		}
+		created, err := pki.EnsureDevPKI(dir, principals)
+		if err != nil {
+			return fmt.Errorf("development PKI: %w", err)
+		}
+		if len(created) > 0 {
+			log.Info().Str("dir", dir).Strs("created", created).Msg("development PKI: created certificates (for development only; use --tls-cert/--tls-key/--client-ca in production)")
+		}
+		tlsCert, tlsKey = pki.ServerFiles(dir)
+		clientCA, _ = pki.CAFiles(dir)
+		core.OnNewAgencies = func(codes []string) {
+			for _, code := range codes {
+				if _, _, err := pki.IssueClient(dir, pki.Agency(code), 0); err != nil {
+					log.Error().Err(err).Str("agency", code).Msg("development PKI: could not issue a certificate")
+				} else {
+					log.Info().Str("agency", code).Msg("development PKI: issued a client certificate")
+				}
+			}
+		}
+	} else if tlsCert == "" || tlsKey == "" || clientCA == "" {
+		return errors.New("--tls-cert, --tls-key and --client-ca go together: give all three, or none for the development PKI")
+	}
+	tlsConf, err := pki.ServerTLSConfig(tlsCert, tlsKey, clientCA)
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server using it? choose another with --listen)", o.Listen, err)
+	}
+	gs := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(tlsConf)),
+		grpc.ChainUnaryInterceptor(core.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(core.StreamInterceptor),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+	)
+	tacitv1.RegisterConsultationServiceServer(gs, ConsultationServer{Core: core})
+	tacitv1.RegisterRegistryServiceServer(gs, RegistryServer{Core: core})
+	tacitv1.RegisterAuditServiceServer(gs, AuditServer{Core: core})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); core.RunSweeper(sweepCtx) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- gs.Serve(lis) }()
+	for _, svc := range []string{"", tacitv1.ConsultationService_ServiceDesc.ServiceName, tacitv1.RegistryService_ServiceDesc.ServiceName, tacitv1.AuditService_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	}
+	log.Info().Str("listen", lis.Addr().String()).Str("data", o.DataDir).Int("agencies", core.Registry().Len()).
+		Str("timezone", loc.String()).Dur("min_notice", o.MinNotice).Msg("tacit is serving")
+
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: draining in-flight requests")
+	case err := <-serveErr:
+		stopSweep()
+		<-sweepDone
+		return fmt.Errorf("serve: %w", err)
+	}
+	hs.Shutdown()
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		gs.Stop()
+	}
+	stopSweep()
+	<-sweepDone
+	log.Info().Msg("stopped")
+	return nil
+}
+
+func loadRegistryFile(ctx context.Context, core *Core, name string, data []byte) error {
+	req, err := registry.ParseFile(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	res, err := core.ImportRegistry(ctx, "system", req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	core.log.Info().Str("source", name).Int("agencies_created", res.AgenciesCreated).Int("agencies_updated", res.AgenciesUpdated).
+		Int("fields_created", res.FieldsCreated).Int("unchanged", res.Unchanged).Msg("registry loaded")
+	return nil
+}

@@ -1,0 +1,229 @@
+// Package server is tacit's gRPC transport: identity from the client
+// certificate, thin handlers (check the request, apply the rules inside a
+// storage transaction, translate the error), the deadline sweeper, and the
+// process that serves it all.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/consultation"
+	"github.com/tacit-gov/tacit/pkg/fault"
+	"github.com/tacit-gov/tacit/pkg/pki"
+	"github.com/tacit-gov/tacit/pkg/registry"
+	"github.com/tacit-gov/tacit/pkg/storage"
+)
+
+// Core holds what the handlers share.
+type Core struct {
+	store storage.Store
+	rules consultation.Config
+	clock clockwork.Clock
+	log   zerolog.Logger
+
+	reg      atomic.Pointer[registry.Registry]
+	importMu sync.Mutex
+	// OnNewAgencies is called after an import created agencies (the
+	// development PKI issues their certificates).
+	OnNewAgencies func(codes []string)
+
+	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
+}
+
+// NewCore loads the registry from the store.
+func NewCore(ctx context.Context, st storage.Store, rules consultation.Config, clock clockwork.Clock, log zerolog.Logger) (*Core, error) {
+	fields, agencies, err := st.LoadRegistry(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load registry: %w", err)
+	}
+	c := &Core{store: st, rules: rules, clock: clock, log: log, kick: make(chan struct{}, 1)}
+	c.reg.Store(registry.New(fields, agencies))
+	return c, nil
+}
+
+// Registry returns the current registry snapshot.
+func (c *Core) Registry() *registry.Registry { return c.reg.Load() }
+
+func (c *Core) headAt(agency string, t time.Time) string { return c.reg.Load().HeadAt(agency, t) }
+
+func (c *Core) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func auditEvents(evs []consultation.Event, consultationID string, recorded time.Time) []*tacitv1.AuditEvent {
+	out := make([]*tacitv1.AuditEvent, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, &tacitv1.AuditEvent{
+			EventTime: timestamppb.New(recorded), Actor: e.Actor, Type: e.Type,
+			ConsultationId: consultationID, Agency: e.Agency, Rule: e.Rule, Details: e.Details,
+		})
+	}
+	return out
+}
+
+// ImportRegistry validates and applies an import as actor, durably, and
+// swaps the in-memory snapshot.
+func (c *Core) ImportRegistry(ctx context.Context, actor string, req *tacitv1.ImportRegistryRequest) (*registry.Result, error) {
+	c.importMu.Lock()
+	defer c.importMu.Unlock()
+	now := c.clock.Now()
+	next, res, err := c.reg.Load().Apply(req, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.ChangedFields)+len(res.ChangedAgencies) > 0 {
+		ev := &tacitv1.AuditEvent{EventTime: timestamppb.New(now), Actor: actor, Type: "REGISTRY_IMPORTED",
+			Details: fmt.Sprintf("fields created %d, updated %d; agencies created %d, updated %d; unchanged %d",
+				res.FieldsCreated, res.FieldsUpdated, res.AgenciesCreated, res.AgenciesUpdated, res.Unchanged)}
+		if err := c.store.SaveRegistry(ctx, res.ChangedFields, res.ChangedAgencies, []*tacitv1.AuditEvent{ev}); err != nil {
+			return nil, err
+		}
+		c.reg.Store(next)
+	}
+	if len(res.NewAgencies) > 0 && c.OnNewAgencies != nil {
+		c.OnNewAgencies(res.NewAgencies)
+	}
+	return res, nil
+}
+
+// update applies fn, with the silence rule materialized first, to a stored
+// consultation inside one write transaction. The time is read inside the
+// transaction, so writes and the sweeper agree on what came first.
+func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, id string, fn func(*tacitv1.Consultation, time.Time) ([]consultation.Event, error)) (*tacitv1.Consultation, error) {
+	if err := consultation.CheckRequestID(requestID); err != nil {
+		return nil, err
+	}
+	key := storage.IdempotencyKey{Principal: p.String(), Method: method, ID: requestID}
+	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		now := c.clock.Now()
+		deemed := consultation.Materialize(rec, now, c.headAt, true)
+		evs, err := fn(rec, now)
+		if err != nil {
+			return nil, err
+		}
+		return auditEvents(append(deemed, evs...), rec.GetId(), now), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if replayed {
+		return consultation.Effective(out, c.clock.Now(), c.headAt), nil
+	}
+	return out, nil
+}
+
+// Sweep persists every deemed approval due at now; it returns how many
+// consultations it changed.
+func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := c.store.SweepDue(ctx, now, 1000, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+			return auditEvents(consultation.Materialize(rec, now, c.headAt, true), rec.GetId(), now), nil
+		})
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}
+
+// RunSweeper persists deemed approvals as their deadlines pass. It first
+// catches up on every deadline that passed while the service was down, then
+// sleeps until the next deadline in the index (or until woken by a write
+// that may have added an earlier one). Reads never depend on it: they show
+// the effective state by themselves.
+func (c *Core) RunSweeper(ctx context.Context) {
+	for {
+		now := c.clock.Now()
+		n, err := c.Sweep(ctx, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			c.log.Error().Err(err).Msg("sweeper: persisting deemed approvals failed; retrying in 1s")
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.clock.After(time.Second):
+			}
+			continue
+		}
+		if n > 0 {
+			c.log.Info().Int("consultations", n).Time("as_of", now).Msg("sweeper: deemed approvals recorded")
+		}
+		next, ok, err := c.store.NextDeadline(ctx)
+		if err != nil {
+			c.log.Error().Err(err).Msg("sweeper: reading the deadline index failed")
+		}
+		var timer clockwork.Timer
+		var fire <-chan time.Time
+		if ok {
+			d := next.Sub(c.clock.Now())
+			if d <= 0 {
+				continue
+			}
+			timer = c.clock.NewTimer(d)
+			fire = timer.Chan()
+		}
+		select {
+		case <-ctx.Done():
+		case <-c.kick:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// --- page tokens ---
+
+func encodeToken(kind, v string) string {
+	if v == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + v))
+}
+
+func decodeToken(kind, tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !strings.HasPrefix(string(b), kind+":") {
+		return "", fault.New(fault.Invalid, "INVALID_PAGE_TOKEN", "page_token is not a token this list returned: start again without it")
+	}
+	return strings.TrimPrefix(string(b), kind+":"), nil
+}
+
+func pageSize(n int32, def, max int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, (fault.Violations{{Type: "OUT_OF_RANGE", Subject: "page_size", Description: "page_size cannot be negative"}}).Err(fault.Invalid, "INVALID_REQUEST", "invalid page size")
+	case n == 0:
+		return def, nil
+	case int(n) > max:
+		return max, nil
+	}
+	return int(n), nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,742 @@
+// Package bolt is the bbolt implementation of storage.Store: records as
+// protobuf under big-endian keys, indexes derived from each record and
+// rewritten in the same transaction, concurrent writes grouped into shared
+// durable commits with bbolt's Batch.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/fault"
+	"github.com/tacit-gov/tacit/pkg/storage"
+)
+
+// Every bucket, named in one place.
+var (
+	bMeta          = []byte("meta")
+	bConsultations = []byte("consultations") // id(8) -> Consultation
+	bPending       = []byte("pending")       // deadline(8) id(8) agency -> ""
+	bDeemed        = []byte("deemed")        // agency 0 effective(8) id(8) -> DeemedApprovalRecord
+	bDeemedTime    = []byte("deemed_time")   // effective(8) id(8) agency -> DeemedApprovalRecord
+	bParty         = []byte("party")         // agency 0 id(8) -> role
+	bRequests      = []byte("requests")      // principal 0 method 0 request_id -> id(8) Consultation
+	bFields        = []byte("fields")        // code -> Field
+	bAgencies      = []byte("agencies")      // code -> Agency
+	bAudit         = []byte("audit")         // seq(8) -> AuditEvent
+
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bParty, bRequests, bFields, bAgencies, bAudit}
+
+	kSchema    = []byte("schema")
+	kAuditHead = []byte("audit_head") // seq(8) hash(32)
+)
+
+// SchemaVersion is the layout this code writes.
+const SchemaVersion = 1
+
+const (
+	roleLead      = 1
+	roleAddressee = 2
+)
+
+// Options tune the store.
+type Options struct {
+	// MaxBatchDelay is how long a write waits for others to share its
+	// commit. Zero means 2ms.
+	MaxBatchDelay time.Duration
+	// LockTimeout is how long Open waits for another process's lock.
+	LockTimeout time.Duration
+}
+
+// Store is a storage.Store on one bbolt file.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// ErrLocked is returned by Open when another process holds the data file.
+var ErrLocked = errors.New("data folder in use")
+
+// Open opens (creating when needed) the database file tacit.db in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder %s: %w", dir, err)
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 500 * time.Millisecond
+	}
+	path := filepath.Join(dir, "tacit.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if strings.Contains(err.Error(), "timeout") {
+			return nil, fmt.Errorf("%w: %s is locked by another tacit process; stop that process or give this one another --data folder", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = o.MaxBatchDelay
+	if db.MaxBatchDelay == 0 {
+		db.MaxBatchDelay = 2 * time.Millisecond
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get(kSchema); v != nil {
+			n, _ := strconv.Atoi(string(v))
+			if n > SchemaVersion {
+				return fmt.Errorf("%s was written by a newer tacit (schema %d, this binary knows %d): run the newer version", path, n, SchemaVersion)
+			}
+			return nil
+		}
+		return meta.Put(kSchema, []byte(strconv.Itoa(SchemaVersion)))
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the handle for tests and tools in this module.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+// timeKey orders instants; tacit's instants are after 1970.
+func timeKey(t time.Time) []byte { return u64(uint64(t.UnixNano())) }
+
+// ParseID accepts `42` or `consultations/42`.
+func ParseID(s string) (uint64, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "consultations/")
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil && n > 0
+}
+
+func notFound(id string) error {
+	return fault.New(fault.NotFound, "CONSULTATION_NOT_FOUND", "consultation %q does not exist: check the id with `tacit list`", id)
+}
+
+func unmarshal(b []byte, m proto.Message) error {
+	if err := proto.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("corrupt record: %w", err)
+	}
+	return nil
+}
+
+func marshal(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}
+
+// --- registry ---
+
+// LoadRegistry implements storage.Store.
+func (s *Store) LoadRegistry(ctx context.Context) (fields []*tacitv1.Field, agencies []*tacitv1.Agency, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bFields).ForEach(func(_, v []byte) error {
+			f := &tacitv1.Field{}
+			fields = append(fields, f)
+			return unmarshal(v, f)
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bAgencies).ForEach(func(_, v []byte) error {
+			a := &tacitv1.Agency{}
+			agencies = append(agencies, a)
+			return unmarshal(v, a)
+		})
+	})
+	return fields, agencies, err
+}
+
+// SaveRegistry implements storage.Store.
+func (s *Store) SaveRegistry(ctx context.Context, fields []*tacitv1.Field, agencies []*tacitv1.Agency, events []*tacitv1.AuditEvent) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, f := range fields {
+			b, err := marshal(f)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bFields).Put([]byte(f.GetCode()), b); err != nil {
+				return err
+			}
+		}
+		for _, a := range agencies {
+			b, err := marshal(a)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bAgencies).Put([]byte(a.GetCode()), b); err != nil {
+				return err
+			}
+		}
+		return appendEvents(tx, events)
+	})
+}
+
+// --- consultations ---
+
+func requestKey(k storage.IdempotencyKey) []byte {
+	return []byte(k.Principal + "\x00" + k.Method + "\x00" + k.ID)
+}
+
+func replay(tx *bolt.Tx, k storage.IdempotencyKey) (*tacitv1.Consultation, bool, error) {
+	if k.ID == "" {
+		return nil, false, nil
+	}
+	v := tx.Bucket(bRequests).Get(requestKey(k))
+	if v == nil {
+		return nil, false, nil
+	}
+	c := &tacitv1.Consultation{}
+	if err := unmarshal(v[8:], c); err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) error {
+	if k.ID == "" {
+		return nil
+	}
+	return tx.Bucket(bRequests).Put(requestKey(k), append(u64(id), rec...))
+}
+
+// Create implements storage.Store.
+func (s *Store) Create(ctx context.Context, key storage.IdempotencyKey, build storage.Builder) (*tacitv1.Consultation, bool, error) {
+	var (
+		out      *tacitv1.Consultation
+		replayed bool
+		ruleErr  error
+	)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		out, replayed, ruleErr = nil, false, nil
+		prev, ok, err := replay(tx, key)
+		if err != nil || ok {
+			out, replayed = prev, ok
+			return err
+		}
+		b := tx.Bucket(bConsultations)
+		seq := b.Sequence() + 1 // taken only if the consultation is stored
+		c, events, err := build(strconv.FormatUint(seq, 10))
+		if err != nil {
+			ruleErr = err // a refused request writes nothing and spoils no batch
+			return nil
+		}
+		if err := b.SetSequence(seq); err != nil {
+			return err
+		}
+		rec, err := s.put(tx, seq, nil, c, events)
+		if err != nil {
+			return err
+		}
+		out = c
+		return remember(tx, key, seq, rec)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, replayed, ruleErr
+}
+
+// Update implements storage.Store.
+func (s *Store) Update(ctx context.Context, idStr string, key storage.IdempotencyKey, mutate storage.Mutation) (*tacitv1.Consultation, bool, error) {
+	id, ok := ParseID(idStr)
+	if !ok {
+		return nil, false, notFound(idStr)
+	}
+	var (
+		out      *tacitv1.Consultation
+		replayed bool
+		ruleErr  error
+	)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		out, replayed, ruleErr = nil, false, nil
+		prev, ok, err := replay(tx, key)
+		if err != nil || ok {
+			out, replayed = prev, ok
+			return err
+		}
+		old, err := get(tx, id)
+		if err != nil {
+			ruleErr = err
+			return nil
+		}
+		c := proto.Clone(old).(*tacitv1.Consultation)
+		events, err := mutate(c)
+		if err != nil {
+			ruleErr = err
+			return nil
+		}
+		rec, err := s.put(tx, id, old, c, events)
+		if err != nil {
+			return err
+		}
+		out = c
+		return remember(tx, key, id, rec)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, replayed, ruleErr
+}
+
+func get(tx *bolt.Tx, id uint64) (*tacitv1.Consultation, error) {
+	v := tx.Bucket(bConsultations).Get(u64(id))
+	if v == nil {
+		return nil, notFound(strconv.FormatUint(id, 10))
+	}
+	c := &tacitv1.Consultation{}
+	return c, unmarshal(v, c)
+}
+
+// Get implements storage.Store.
+func (s *Store) Get(ctx context.Context, idStr string) (*tacitv1.Consultation, error) {
+	id, ok := ParseID(idStr)
+	if !ok {
+		return nil, notFound(idStr)
+	}
+	var c *tacitv1.Consultation
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		c, err = get(tx, id)
+		return err
+	})
+	return c, err
+}
+
+// index keys derived from a record.
+type indexKeys struct {
+	pending [][]byte
+	deemed  []deemedKey
+	party   map[string]byte
+}
+
+type deemedKey struct {
+	byAgency, byTime []byte
+	rec              *tacitv1.DeemedApprovalRecord
+}
+
+func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
+	var k indexKeys
+	if c == nil {
+		return k
+	}
+	idb := u64(id)
+	k.party = map[string]byte{c.GetLead(): roleLead}
+	open := c.GetState() == tacitv1.ConsultationState_CONSULTATION_STATE_OPEN
+	for _, a := range c.GetAddressees() {
+		k.party[a.GetAgency()] |= roleAddressee
+		switch a.GetState() {
+		case tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING:
+			if open {
+				k.pending = append(k.pending, concat(timeKey(a.GetDeadline().AsTime()), idb, []byte(a.GetAgency())))
+			}
+		case tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED:
+			eff := timeKey(a.GetDeemedApproval().GetEffectiveTime().AsTime())
+			k.deemed = append(k.deemed, deemedKey{
+				byAgency: concat([]byte(a.GetAgency()), []byte{0}, eff, idb),
+				byTime:   concat(eff, idb, []byte(a.GetAgency())),
+				rec: &tacitv1.DeemedApprovalRecord{
+					ConsultationId: c.GetId(), Title: c.GetTitle(), Lead: c.GetLead(),
+					Agency: a.GetAgency(), AgencyName: a.GetAgencyName(),
+					EffectiveTime:      a.GetDeemedApproval().GetEffectiveTime(),
+					ResponsibleHead:    a.GetDeemedApproval().GetResponsibleHead(),
+					ExtensionRequested: len(a.GetExtensions()) > 0,
+					Fields:             c.GetFields(),
+				},
+			})
+		}
+	}
+	return k
+}
+
+func concat(parts ...[]byte) []byte {
+	return bytes.Join(parts, nil)
+}
+
+// put stores c (replacing old) and rewrites its index entries.
+func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent) ([]byte, error) {
+	rec, err := marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bConsultations).Put(u64(id), rec); err != nil {
+		return nil, err
+	}
+	ok, nk := keysOf(id, old), keysOf(id, c)
+	pending, deemed, deemedT, party := tx.Bucket(bPending), tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bParty)
+	for _, k := range ok.pending {
+		if err := pending.Delete(k); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range nk.pending {
+		if err := pending.Put(k, nil); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range ok.deemed {
+		if err := deemed.Delete(d.byAgency); err != nil {
+			return nil, err
+		}
+		if err := deemedT.Delete(d.byTime); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range nk.deemed {
+		b, err := marshal(d.rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := deemed.Put(d.byAgency, b); err != nil {
+			return nil, err
+		}
+		if err := deemedT.Put(d.byTime, b); err != nil {
+			return nil, err
+		}
+	}
+	for agency, role := range nk.party {
+		if ok.party[agency] != role {
+			if err := party.Put(concat([]byte(agency), []byte{0}, u64(id)), []byte{role}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, e := range events {
+		if e.GetConsultationId() == "" {
+			e.ConsultationId = c.GetId()
+		}
+	}
+	return rec, appendEvents(tx, events)
+}
+
+// List implements storage.Store.
+func (s *Store) List(ctx context.Context, q storage.ListQuery) ([]*tacitv1.Consultation, string, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	var out []*tacitv1.Consultation
+	next := ""
+	after := uint64(0)
+	if q.After != "" {
+		var ok bool
+		if after, ok = ParseID(q.After); !ok {
+			return nil, "", fault.New(fault.Invalid, "INVALID_PAGE_TOKEN", "the page token is not valid: start again without it")
+		}
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cons := tx.Bucket(bConsultations)
+		keep := func(id uint64, v []byte) (bool, error) {
+			c := &tacitv1.Consultation{}
+			if err := unmarshal(v, c); err != nil {
+				return false, err
+			}
+			if q.State != tacitv1.ConsultationState_CONSULTATION_STATE_UNSPECIFIED && c.GetState() != q.State {
+				return false, nil
+			}
+			if len(out) == q.Limit {
+				next = strconv.FormatUint(id, 10)
+				return true, nil
+			}
+			out = append(out, c)
+			return false, nil
+		}
+		// The last id of the page is where the next page starts after;
+		// we record the id of the last kept row instead, below.
+		if q.Agency == "" {
+			cur := cons.Cursor()
+			var k, v []byte
+			if after == 0 {
+				k, v = cur.Last()
+			} else {
+				cur.Seek(u64(after))
+				k, v = cur.Prev()
+			}
+			for ; k != nil; k, v = cur.Prev() {
+				stop, err := keep(binary.BigEndian.Uint64(k), v)
+				if err != nil || stop {
+					return err
+				}
+			}
+			return nil
+		}
+		prefix := append([]byte(q.Agency), 0)
+		cur := tx.Bucket(bParty).Cursor()
+		var k, v []byte
+		if after == 0 {
+			k, v = cur.Seek(append(append([]byte(q.Agency), 0), u64(^uint64(0))...))
+			if k == nil {
+				k, v = cur.Last()
+			} else if !bytes.Equal(k, append(append([]byte(q.Agency), 0), u64(^uint64(0))...)) {
+				k, v = cur.Prev()
+			}
+		} else {
+			cur.Seek(concat(prefix, u64(after)))
+			k, v = cur.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = cur.Prev() {
+			role := v[0]
+			if (q.Role == storage.LeadRole && role&roleLead == 0) || (q.Role == storage.AddresseeRole && role&roleAddressee == 0) {
+				continue
+			}
+			id := binary.BigEndian.Uint64(k[len(prefix):])
+			stop, err := keep(id, cons.Get(k[len(prefix):]))
+			if err != nil || stop {
+				return err
+			}
+		}
+		return nil
+	})
+	if next != "" && len(out) > 0 {
+		next = out[len(out)-1].GetId()
+	}
+	return out, next, err
+}
+
+// --- deadlines ---
+
+// NextDeadline implements storage.Store.
+func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bPending).Cursor().First()
+		if k != nil {
+			t, ok = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))), true
+		}
+		return nil
+	})
+	return t, ok, err
+}
+
+// SweepDue implements storage.Store.
+func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		end := timeKey(now)
+		var ids []uint64
+		seen := map[uint64]bool{}
+		cur := tx.Bucket(bPending).Cursor()
+		for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids) < limit; k, _ = cur.Next() {
+			id := binary.BigEndian.Uint64(k[8:16])
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		for _, id := range ids {
+			old, err := get(tx, id)
+			if err != nil {
+				return err
+			}
+			c := proto.Clone(old).(*tacitv1.Consultation)
+			events, err := mutate(c)
+			if err != nil {
+				return err
+			}
+			if _, err := s.put(tx, id, old, c, events); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// --- audit ---
+
+// ListDeemed implements storage.Store.
+func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	var out []*tacitv1.DeemedApprovalRecord
+	var next []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var prefix []byte
+		var cur *bolt.Cursor
+		if q.Agency != "" {
+			prefix = append([]byte(q.Agency), 0)
+			cur = tx.Bucket(bDeemed).Cursor()
+		} else {
+			cur = tx.Bucket(bDeemedTime).Cursor()
+		}
+		start := concat(prefix, timeKey(q.Since))
+		if q.Since.IsZero() {
+			start = prefix
+		}
+		var k, v []byte
+		if q.After != nil {
+			k, v = cur.Seek(q.After)
+			if bytes.Equal(k, q.After) {
+				k, v = cur.Next()
+			}
+		} else {
+			k, v = cur.Seek(start)
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			eff := time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix):len(prefix)+8])))
+			if !q.Until.IsZero() && !eff.Before(q.Until) {
+				break
+			}
+			r := &tacitv1.DeemedApprovalRecord{}
+			if err := unmarshal(v, r); err != nil {
+				return err
+			}
+			if q.Keep != nil && !q.Keep(r) {
+				continue
+			}
+			if len(out) == q.Limit {
+				next = bytes.Clone(lastKey(out, prefix, q.Agency))
+				return nil
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+func lastKey(out []*tacitv1.DeemedApprovalRecord, prefix []byte, agency string) []byte {
+	r := out[len(out)-1]
+	id, _ := ParseID(r.GetConsultationId())
+	eff := timeKey(r.GetEffectiveTime().AsTime())
+	if agency != "" {
+		return concat(prefix, eff, u64(id))
+	}
+	return concat(eff, u64(id), []byte(r.GetAgency()))
+}
+
+func eventHash(e *tacitv1.AuditEvent) ([]byte, error) {
+	c := proto.Clone(e).(*tacitv1.AuditEvent)
+	c.Hash = nil
+	b, err := marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(b)
+	return h[:], nil
+}
+
+func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	meta, audit := tx.Bucket(bMeta), tx.Bucket(bAudit)
+	var seq uint64
+	var prev []byte
+	if v := meta.Get(kAuditHead); v != nil {
+		seq, prev = binary.BigEndian.Uint64(v[:8]), bytes.Clone(v[8:])
+	}
+	for _, e := range events {
+		seq++
+		e.Sequence, e.PrevHash, e.Hash = seq, prev, nil
+		h, err := eventHash(e)
+		if err != nil {
+			return err
+		}
+		e.Hash = h
+		b, err := marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := audit.Put(u64(seq), b); err != nil {
+			return err
+		}
+		prev = h
+	}
+	return meta.Put(kAuditHead, concat(u64(seq), prev))
+}
+
+// ListEvents implements storage.Store.
+func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv1.AuditEvent, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	var out []*tacitv1.AuditEvent
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bAudit).Cursor()
+		for k, v := cur.Seek(u64(q.AfterSeq + 1)); k != nil && len(out) < q.Limit; k, v = cur.Next() {
+			e := &tacitv1.AuditEvent{}
+			if err := unmarshal(v, e); err != nil {
+				return err
+			}
+			if q.Keep == nil || q.Keep(e) {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// VerifyAudit implements storage.Store.
+func (s *Store) VerifyAudit(ctx context.Context) (storage.Verification, error) {
+	var res storage.Verification
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var prev []byte
+		var want uint64 = 1
+		fail := func(seq uint64, format string, args ...any) error {
+			res.Intact, res.FirstBroken, res.Problem = false, seq, fmt.Sprintf(format, args...)
+			return errStop
+		}
+		cur := tx.Bucket(bAudit).Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			e := &tacitv1.AuditEvent{}
+			if err := proto.Unmarshal(v, e); err != nil {
+				return fail(seq, "entry %d cannot be decoded: %v", seq, err)
+			}
+			switch {
+			case seq != want || e.GetSequence() != seq:
+				return fail(want, "entry %d is missing or out of place (found %d)", want, seq)
+			case !bytes.Equal(e.GetPrevHash(), prev):
+				return fail(seq, "entry %d does not chain to entry %d", seq, seq-1)
+			}
+			h, err := eventHash(e)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(h, e.GetHash()) {
+				return fail(seq, "entry %d was altered: its content does not match its hash", seq)
+			}
+			prev = h
+			want++
+			res.Checked++
+		}
+		if v := tx.Bucket(bMeta).Get(kAuditHead); v != nil && (binary.BigEndian.Uint64(v[:8]) != want-1 || !bytes.Equal(v[8:], prev)) {
+			return fail(want, "the trail ends at entry %d but the recorded head is entry %d: entries were removed", want-1, binary.BigEndian.Uint64(v[:8]))
+		}
+		res.Intact, res.HeadHash = true, prev
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return res, err
+}
+
+var errStop = errors.New("stop")

@@ -1,0 +1,120 @@
+// Package storage defines where tacit keeps its records, in domain terms, so
+// that a replicated backend can replace bbolt without touching the rules.
+// Implementations keep their indexes consistent with the records they store
+// and never decide a rule: callers pass functions that apply the rules
+// inside the store's transaction.
+package storage
+
+import (
+	"context"
+	"time"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/fault"
+)
+
+// ErrNotFound is returned when a consultation or agency does not exist.
+var ErrNotFound = fault.New(fault.NotFound, "NOT_FOUND", "not found")
+
+// IdempotencyKey identifies a retried request: the same principal, method
+// and request id return the first result. An empty ID disables it.
+type IdempotencyKey struct {
+	Principal string
+	Method    string
+	ID        string
+}
+
+// Mutation is applied to a consultation inside a write transaction. It
+// returns the audit events of the change; returning an error aborts the
+// change with nothing written. It may be called more than once (when a
+// shared commit is retried), so it must depend only on its arguments and
+// the time it reads.
+type Mutation func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error)
+
+// Builder builds a new consultation given its allocated id.
+type Builder func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error)
+
+// Role filters consultations by an agency's part in them.
+type Role int
+
+const (
+	// AnyRole is lead or addressee.
+	AnyRole Role = iota
+	// LeadRole is the lead agency.
+	LeadRole
+	// AddresseeRole is a consulted agency.
+	AddresseeRole
+)
+
+// ListQuery selects consultations, newest first.
+type ListQuery struct {
+	Agency string // empty: every consultation (auditors)
+	Role   Role
+	State  tacitv1.ConsultationState // UNSPECIFIED: any
+	After  string                    // continue after this id (exclusive)
+	Limit  int
+}
+
+// DeemedQuery selects deemed approvals in effective-time order.
+type DeemedQuery struct {
+	Agency       string
+	Since, Until time.Time // zero: open
+	After        []byte    // opaque cursor from a previous page
+	Limit        int
+	Keep         func(*tacitv1.DeemedApprovalRecord) bool // extra filter
+}
+
+// EventQuery selects audit events in sequence order.
+type EventQuery struct {
+	AfterSeq uint64
+	Limit    int
+	Keep     func(*tacitv1.AuditEvent) bool
+}
+
+// Verification is the result of recomputing the audit chain.
+type Verification struct {
+	Intact      bool
+	Checked     uint64
+	FirstBroken uint64
+	Problem     string
+	HeadHash    []byte
+}
+
+// Store keeps consultations, the registry and the audit trail.
+type Store interface {
+	// LoadRegistry returns every stored field and agency.
+	LoadRegistry(ctx context.Context) ([]*tacitv1.Field, []*tacitv1.Agency, error)
+	// SaveRegistry writes changed fields and agencies with their audit
+	// events in one durable transaction.
+	SaveRegistry(ctx context.Context, fields []*tacitv1.Field, agencies []*tacitv1.Agency, events []*tacitv1.AuditEvent) error
+
+	// Create allocates an id and stores what build returns. When key was
+	// used before, the first result is returned with replayed=true and
+	// build is not called.
+	Create(ctx context.Context, key IdempotencyKey, build Builder) (c *tacitv1.Consultation, replayed bool, err error)
+	// Update applies mutate to the stored consultation and stores the
+	// result, atomically and durably. ErrNotFound when id is unknown.
+	Update(ctx context.Context, id string, key IdempotencyKey, mutate Mutation) (c *tacitv1.Consultation, replayed bool, err error)
+	// Get returns the stored consultation.
+	Get(ctx context.Context, id string) (*tacitv1.Consultation, error)
+	// List returns one page of consultations and the id to continue after
+	// (empty at the end).
+	List(ctx context.Context, q ListQuery) ([]*tacitv1.Consultation, string, error)
+
+	// NextDeadline returns the earliest deadline of any pending addressee of
+	// an open consultation.
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
+	// SweepDue applies mutate, in one transaction, to every consultation
+	// with a pending addressee whose deadline is at or before now (at most
+	// limit consultations) and returns how many it changed.
+	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (int, error)
+
+	// ListDeemed returns deemed approvals and a cursor for the next page.
+	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)
+	// ListEvents returns audit events after a sequence number.
+	ListEvents(ctx context.Context, q EventQuery) ([]*tacitv1.AuditEvent, error)
+	// VerifyAudit recomputes the hash chain.
+	VerifyAudit(ctx context.Context) (Verification, error)
+
+	Close() error
+}
