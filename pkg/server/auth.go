@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -40,10 +41,21 @@ func (c *Core) authenticate(ctx context.Context) (pki.Principal, error) {
 		return pki.Principal{}, status.Error(codes.Unauthenticated, "no peer information: connect with mutual TLS and a client certificate")
 	}
 	ti, ok := pr.AuthInfo.(credentials.TLSInfo)
-	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
-		return pki.Principal{}, status.Error(codes.Unauthenticated, "no verified client certificate: connect with a certificate issued by this server's CA (tacit pki issue)")
+	if !ok || len(ti.State.PeerCertificates) == 0 {
+		return pki.Principal{}, status.Error(codes.Unauthenticated, "no client certificate: connect with mutual TLS and a certificate issued by this server's CA (tacit --as CODE, or tacit pki issue)")
 	}
-	p, err := pki.PrincipalFromCert(ti.State.VerifiedChains[0][0])
+	// The handshake asks for a certificate without judging it, so that a
+	// missing, foreign or expired one gets a clear UNAUTHENTICATED answer
+	// here instead of a failed handshake.
+	leaf := ti.State.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, ic := range ti.State.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: c.clientCAs, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: c.clock.Now()}); err != nil {
+		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate %q is not accepted (%v): use a current certificate issued by this server's CA", leaf.Subject.CommonName, err)
+	}
+	p, err := pki.PrincipalFromCert(leaf)
 	if err != nil {
 		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate names no tacit principal (%v): use a certificate from `tacit pki issue`", err)
 	}

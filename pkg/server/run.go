@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -128,6 +129,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	core.clientCAs = tlsConf.ClientCAs
+	tlsConf.ClientAuth = tls.RequestClientCert // verified per call in authenticate
 
 	lis, err := net.Listen("tcp", o.Listen)
 	if err != nil {

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -38,6 +39,8 @@ type Core struct {
 	// OnNewAgencies is called after an import created agencies (the
 	// development PKI issues their certificates).
 	OnNewAgencies func(codes []string)
+
+	clientCAs *x509.CertPool // verifies client certificates
 
 	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
 }
