@@ -43,6 +43,10 @@ type Core struct {
 	clientCAs *x509.CertPool // verifies client certificates
 
 	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
+
+	// onSweep, when set, is told after each sweep (tests wait on it
+	// instead of sleeping).
+	onSweep func(n int, asOf time.Time)
 }
 
 // NewCore loads the registry from the store.
@@ -168,6 +172,9 @@ func (c *Core) RunSweeper(ctx context.Context) {
 		}
 		if n > 0 {
 			c.log.Info().Int("consultations", n).Time("as_of", now).Msg("sweeper: deemed approvals recorded")
+		}
+		if c.onSweep != nil {
+			c.onSweep(n, now)
 		}
 		next, ok, err := c.store.NextDeadline(ctx)
 		if err != nil {
