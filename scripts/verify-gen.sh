@@ -15,12 +15,14 @@ if ! diff -r "$scratch/api" api >/dev/null; then
   echo "api/ is out of date with proto/: run scripts/gen.sh and commit" >&2
   exit 1
 fi
-# Breaking-change guard against the first commit that has proto/ on main.
-against=${BUF_BREAKING_AGAINST:-}
-if [ -z "$against" ] && git rev-parse --verify -q origin/main >/dev/null; then
-  against=".git#branch=origin/main"
+# Breaking-change guard: the API must stay compatible with the previous
+# commit and with the first published tacit.v1 (adding is fine; renaming or
+# removing is not). Skipped outside a git checkout.
+if git rev-parse --verify -q HEAD~1 >/dev/null 2>&1; then
+  buf breaking --against ".git#ref=HEAD~1"
+  first=$(git log --diff-filter=A --format=%H -- proto/tacit/v1/consultation.proto | tail -1)
+  if [ -n "$first" ]; then
+    buf breaking --against ".git#ref=$first"
+  fi
 fi
-if [ -n "$against" ]; then
-  buf breaking --against "$against"
-fi
-echo "generated code matches proto/; buf lint clean"
+echo "generated code matches proto/; buf lint and buf breaking clean"

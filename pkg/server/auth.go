@@ -109,6 +109,9 @@ func (c *Core) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnarySe
 		return handler(ctx, req)
 	}
 	p, err := c.authenticate(ctx)
+	if err != nil {
+		badUTF8.Delete(req)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = c.recovered(info.FullMethod, r)
@@ -116,6 +119,9 @@ func (c *Core) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnarySe
 		c.logCall(info.FullMethod, p, start, err, ctx)
 	}()
 	if err != nil {
+		return nil, err
+	}
+	if err := rejectBadUTF8(req); err != nil {
 		return nil, err
 	}
 	resp, err = handler(context.WithValue(ctx, principalKey{}, p), req)

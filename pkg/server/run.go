@@ -138,6 +138,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsConf)),
+		grpc.ForceServerCodecV2(newCodec()),
 		grpc.ChainUnaryInterceptor(core.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(core.StreamInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
