@@ -97,14 +97,6 @@ func fmtDeadline(t *timestamppb.Timestamp) string {
 	return localFormat(lt) + " (" + weekdaysVI[lt.Weekday()] + ")"
 }
 
-func fmtAgo(t time.Time, now time.Time) string {
-	d := t.Sub(now).Round(time.Second)
-	if d >= 0 {
-		return "in " + d.String()
-	}
-	return (-d).String() + " ago"
-}
-
 func printJSON(w io.Writer, m proto.Message) error {
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
 	if err != nil {

@@ -86,18 +86,18 @@ func TestRequestExtensionByWorkingDays(t *testing.T) {
 		want    time.Time
 	}{
 		{
-			name: "current deadline mid-day Wednesday 11 March, +2 working days ends with Friday 13 March",
+			name:    "current deadline mid-day Wednesday 11 March, +2 working days ends with Friday 13 March",
 			current: withDeadline(time.Date(2026, 3, 11, 15, 0, 0, 0, loc)),
 			by:      2, want: time.Date(2026, 3, 14, 0, 0, 0, 0, loc),
 		},
 		{
-			name: "current deadline at the end of Friday 6 March, +1 working day ends with Monday 9 March",
+			name:    "current deadline at the end of Friday 6 March, +1 working day ends with Monday 9 March",
 			current: withWorkingDays(4), // 3,4,5,6 March: 2026-03-07 00:00
 			by:      1, want: time.Date(2026, 3, 10, 0, 0, 0, 0, loc),
 		},
 		{
 			// Same as opening with 8 working days: 3,4,5,6,9,10,11,12 March.
-			name: "current deadline at the end of Monday 9 March (5wd), +3 working days ends with Thursday 12 March",
+			name:    "current deadline at the end of Monday 9 March (5wd), +3 working days ends with Thursday 12 March",
 			current: withWorkingDays(5),
 			by:      3, want: time.Date(2026, 3, 13, 0, 0, 0, 0, loc),
 		},
@@ -152,7 +152,9 @@ func TestRequestExtensionRefused(t *testing.T) {
 		{name: "exactly at the deadline", in: ask, at: deadline5wd,
 			wantKind: fault.FailedPrecondition, reason: "DEADLINE_PASSED", wantMsg: []string{"2026-03-10 00:00:00 +07:00", "deemed to agree"}},
 		{name: "after the deadline, materialized", in: ask, at: deadline5wd.Add(time.Hour),
-			setup:    func(t *testing.T, c *tacitv1.Consultation) { consultation.Materialize(c, deadline5wd.Add(time.Hour), noHeads, true) },
+			setup: func(t *testing.T, c *tacitv1.Consultation) {
+				consultation.Materialize(c, deadline5wd.Add(time.Hour), noHeads, true)
+			},
 			wantKind: fault.FailedPrecondition, reason: "DEADLINE_PASSED", wantMsg: []string{"deemed to agree"}},
 		{name: "a second request while one awaits a decision", in: consultation.ExtensionInput{ByWorkingDays: 5, Reason: needTime},
 			setup: func(t *testing.T, c *tacitv1.Consultation) {

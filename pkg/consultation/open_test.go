@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/consultation"
@@ -260,6 +261,12 @@ func TestOpenInvalid(t *testing.T) {
 		{"zero duration", withDuration(0), []sv{{"within", "OUT_OF_RANGE"}}},
 		{"negative duration", withDuration(-time.Hour), []sv{{"within", "OUT_OF_RANGE"}}},
 		{"duration beyond the horizon", withDuration(consultation.MaxHorizon + time.Second), []sv{{"within", "OUT_OF_RANGE"}}},
+		{"malformed duration", func(r *tacitv1.OpenConsultationRequest) {
+			r.DeadlineSpec = &tacitv1.OpenConsultationRequest_Within{Within: &durationpb.Duration{Seconds: 7200, Nanos: -1}}
+		}, []sv{{"within", "INVALID_DURATION"}}},
+		{"malformed explicit deadline", func(r *tacitv1.OpenConsultationRequest) {
+			r.DeadlineSpec = &tacitv1.OpenConsultationRequest_Deadline{Deadline: &timestamppb.Timestamp{Seconds: now.Unix() + 86400, Nanos: 2e9}}
+		}, []sv{{"deadline", "INVALID_TIME"}}},
 		{"zero working days", withWorkingDays(0), []sv{{"within_working_days", "OUT_OF_RANGE"}}},
 		{"negative working days", withWorkingDays(-3), []sv{{"within_working_days", "OUT_OF_RANGE"}}},
 		{"too many working days", withWorkingDays(consultation.MaxWorkingDay + 1), []sv{{"within_working_days", "OUT_OF_RANGE"}}},

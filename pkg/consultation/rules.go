@@ -90,7 +90,7 @@ type HeadAt func(agency string, t time.Time) string
 func clean(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
 
 // checkText records a violation when s is invalid UTF-8, holds control
-// characters other than newlines and tabs, or exceeds max runes. It returns
+// characters other than newlines, carriage returns and tabs, or exceeds max runes. It returns
 // the cleaned text.
 func checkText(vs *fault.Violations, field, s string, max int, required bool, what string) string {
 	if !utf8.ValidString(s) {
@@ -138,7 +138,6 @@ func fmtTime(t time.Time, loc *time.Location) string {
 // fields.
 func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacitv1.OpenConsultationRequest, now time.Time) (*tacitv1.Consultation, error) {
 	var vs fault.Violations
-	loc := cfg.Calendar.Location()
 	title := checkText(&vs, "title", req.GetTitle(), MaxTitle, true, "title")
 	summary := checkText(&vs, "summary", req.GetSummary(), MaxText, false, "summary")
 	basis := checkText(&vs, "legal_basis", req.GetLegalBasis(), MaxReason, true, "legal_basis (căn cứ pháp lý)")
@@ -249,7 +248,6 @@ func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacit
 	if err := pre.Err(fault.FailedPrecondition, reasonMandate, "the consultation was not opened and nothing was stored: the listed addressees may not be consulted on this matter"); err != nil {
 		return nil, err
 	}
-	_ = loc
 	return c, nil
 }
 
@@ -459,6 +457,11 @@ func Reply(cfg Config, c *tacitv1.Consultation, agency, principal string, in Rep
 	}
 	a.Revisions = append(a.Revisions, r)
 	a.Reply = r
+	for _, x := range a.GetExtensions() {
+		if x.GetState() == tacitv1.ExtensionState_EXTENSION_STATE_REQUESTED {
+			x.State = tacitv1.ExtensionState_EXTENSION_STATE_WITHDRAWN // the reply made it moot
+		}
+	}
 	a.State = tacitv1.AddresseeState_ADDRESSEE_STATE_REPLIED
 	c.UpdateTime = ts(now)
 	typ := EventReplied
@@ -516,7 +519,10 @@ func RequestExtension(cfg Config, c *tacitv1.Consultation, agency, principal str
 	rule := &tacitv1.DeadlineRule{From: ts(cur)}
 	until := in.Until
 	if in.ByWorkingDays > 0 {
-		until = cfg.Calendar.Deadline(cur, int(in.ByWorkingDays))
+		// A working-day deadline is stored as 24:00 of its last day, i.e.
+		// 00:00 of the next; counting starts after the day that holds the
+		// deadline's last instant.
+		until = cfg.Calendar.Deadline(cur.Add(-time.Nanosecond), int(in.ByWorkingDays))
 		rule.WorkingDays, rule.CalendarVersion = in.ByWorkingDays, cfg.Calendar.Version()
 	} else {
 		rule.Explicit = true
@@ -560,10 +566,13 @@ func DecideExtension(cfg Config, c *tacitv1.Consultation, agency, principal stri
 		}
 	}
 	loc := cfg.Calendar.Location()
+	if a.GetState() == tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED {
+		return nil, fault.New(fault.FailedPrecondition, reasonDeadlinePassed, "the deadline of %s passed at %s before any decision: the agency is deemed to agree and deadlines already passed never move", agency, fmtTime(a.GetDeadline().AsTime(), loc))
+	}
+	if !now.Before(a.GetDeadline().AsTime()) {
+		return nil, fault.New(fault.FailedPrecondition, reasonDeadlinePassed, "the deadline of %s passed at %s: deadlines already passed never move", agency, fmtTime(a.GetDeadline().AsTime(), loc))
+	}
 	if x == nil {
-		if a.GetState() == tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED {
-			return nil, fault.New(fault.FailedPrecondition, reasonDeadlinePassed, "the deadline of %s passed at %s before any decision: the agency is deemed to agree and deadlines already passed never move", agency, fmtTime(a.GetDeadline().AsTime(), loc))
-		}
 		return nil, fault.New(fault.FailedPrecondition, "NO_EXTENSION_REQUEST", "%s has no extension request awaiting a decision on consultation %s", agency, c.GetId())
 	}
 	x.DecisionReason, x.DecideTime = reason, ts(now)

@@ -256,6 +256,8 @@ const (
 	ExtensionState_EXTENSION_STATE_REFUSED ExtensionState = 3
 	// Not decided before the addressee's deadline passed.
 	ExtensionState_EXTENSION_STATE_LAPSED ExtensionState = 4
+	// The agency replied before a decision, which made the request moot.
+	ExtensionState_EXTENSION_STATE_WITHDRAWN ExtensionState = 5
 )
 
 // Enum value maps for ExtensionState.
@@ -266,6 +268,7 @@ var (
 		2: "EXTENSION_STATE_GRANTED",
 		3: "EXTENSION_STATE_REFUSED",
 		4: "EXTENSION_STATE_LAPSED",
+		5: "EXTENSION_STATE_WITHDRAWN",
 	}
 	ExtensionState_value = map[string]int32{
 		"EXTENSION_STATE_UNSPECIFIED": 0,
@@ -273,6 +276,7 @@ var (
 		"EXTENSION_STATE_GRANTED":     2,
 		"EXTENSION_STATE_REFUSED":     3,
 		"EXTENSION_STATE_LAPSED":      4,
+		"EXTENSION_STATE_WITHDRAWN":   5,
 	}
 )
 
@@ -1237,8 +1241,8 @@ type Conclusion struct {
 	Summary string `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
 	// The lead's own proposal; required when any addressee disagreed.
 	Proposal string `protobuf:"bytes,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
-	// 1-based index into options; required when options were put forward and
-	// any addressee disagreed.
+	// 1-based index into options; required when two or more options were put
+	// forward and any addressee disagreed.
 	ChosenOption int32 `protobuf:"varint,3,opt,name=chosen_option,json=chosenOption,proto3" json:"chosen_option,omitempty"`
 	// When.
 	ConcludeTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=conclude_time,json=concludeTime,proto3" json:"conclude_time,omitempty"`
@@ -2799,13 +2803,14 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"SignerRole\x12\x1b\n" +
 	"\x17SIGNER_ROLE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SIGNER_ROLE_HEAD\x10\x01\x12\x16\n" +
-	"\x12SIGNER_ROLE_DEPUTY\x10\x02*\xa6\x01\n" +
+	"\x12SIGNER_ROLE_DEPUTY\x10\x02*\xc5\x01\n" +
 	"\x0eExtensionState\x12\x1f\n" +
 	"\x1bEXTENSION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19EXTENSION_STATE_REQUESTED\x10\x01\x12\x1b\n" +
 	"\x17EXTENSION_STATE_GRANTED\x10\x02\x12\x1b\n" +
 	"\x17EXTENSION_STATE_REFUSED\x10\x03\x12\x1a\n" +
-	"\x16EXTENSION_STATE_LAPSED\x10\x04*t\n" +
+	"\x16EXTENSION_STATE_LAPSED\x10\x04\x12\x1d\n" +
+	"\x19EXTENSION_STATE_WITHDRAWN\x10\x05*t\n" +
 	"\x11ExtensionDecision\x12\"\n" +
 	"\x1eEXTENSION_DECISION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18EXTENSION_DECISION_GRANT\x10\x01\x12\x1d\n" +
