@@ -10,11 +10,7 @@ import (
 	"time"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
-	"github.com/tacit-gov/tacit/pkg/fault"
 )
-
-// ErrNotFound is returned when a consultation or agency does not exist.
-var ErrNotFound = fault.New(fault.NotFound, "NOT_FOUND", "not found")
 
 // IdempotencyKey identifies a retried request: the same principal, method
 // and request id return the first result. An empty ID disables it.
@@ -93,7 +89,8 @@ type Store interface {
 	// build is not called.
 	Create(ctx context.Context, key IdempotencyKey, build Builder) (c *tacitv1.Consultation, replayed bool, err error)
 	// Update applies mutate to the stored consultation and stores the
-	// result, atomically and durably. ErrNotFound when id is unknown.
+	// result, atomically and durably. An unknown id is an error of kind
+	// fault.NotFound.
 	Update(ctx context.Context, id string, key IdempotencyKey, mutate Mutation) (c *tacitv1.Consultation, replayed bool, err error)
 	// Get returns the stored consultation.
 	Get(ctx context.Context, id string) (*tacitv1.Consultation, error)

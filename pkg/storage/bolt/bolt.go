@@ -82,7 +82,7 @@ func Open(dir string, o Options) (*Store, error) {
 	path := filepath.Join(dir, "tacit.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		if strings.Contains(err.Error(), "timeout") {
+		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s is locked by another tacit process; stop that process or give this one another --data folder", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -99,7 +99,10 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 		meta := tx.Bucket(bMeta)
 		if v := meta.Get(kSchema); v != nil {
-			n, _ := strconv.Atoi(string(v))
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("%s has an unreadable schema version %q: it was not written by tacit, or is damaged; restore it from a backup", path, v)
+			}
 			if n > SchemaVersion {
 				return fmt.Errorf("%s was written by a newer tacit (schema %d, this binary knows %d): run the newer version", path, n, SchemaVersion)
 			}
@@ -679,6 +682,9 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv
 	var out []*tacitv1.AuditEvent
 	err := s.db.View(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bAudit).Cursor()
+		if q.AfterSeq == ^uint64(0) {
+			return nil
+		}
 		for k, v := cur.Seek(u64(q.AfterSeq + 1)); k != nil && len(out) < q.Limit; k, v = cur.Next() {
 			e := &tacitv1.AuditEvent{}
 			if err := unmarshal(v, e); err != nil {
