@@ -14,7 +14,7 @@ import (
 )
 
 func TestReplyRecorded(t *testing.T) {
-	at := now.Add(26 * time.Hour)
+	at := now.Add(26 * time.Hour) // Tuesday 11:00: one working day after the opening day
 	tests := []struct {
 		name string
 		in   consultation.ReplyInput
@@ -24,21 +24,21 @@ func TestReplyRecorded(t *testing.T) {
 			name: "plain agreement needs no comment",
 			in:   consultation.ReplyInput{Position: tacitv1.Position_POSITION_AGREE, SignerName: "Trần Thị Bình", SignerRole: tacitv1.SignerRole_SIGNER_ROLE_HEAD},
 			want: &tacitv1.Reply{Revision: 1, Position: tacitv1.Position_POSITION_AGREE,
-				Signer: &tacitv1.Signer{Name: "Trần Thị Bình", Role: tacitv1.SignerRole_SIGNER_ROLE_HEAD}, ReplyTime: ts(at), RepliedBy: xayDungP},
+				Signer: &tacitv1.Signer{Name: "Trần Thị Bình", Role: tacitv1.SignerRole_SIGNER_ROLE_HEAD}, ReplyTime: ts(at), RepliedBy: xayDungP, WorkingDaysTaken: 1},
 		},
 		{
 			name: "agreement with comments, signed by a deputy",
 			in: consultation.ReplyInput{Position: tacitv1.Position_POSITION_AGREE_WITH_COMMENTS, Comment: "Đề nghị bổ sung khoản 3",
 				SignerName: "Lê Văn Cường", SignerRole: tacitv1.SignerRole_SIGNER_ROLE_DEPUTY},
 			want: &tacitv1.Reply{Revision: 1, Position: tacitv1.Position_POSITION_AGREE_WITH_COMMENTS, Comment: "Đề nghị bổ sung khoản 3",
-				Signer: &tacitv1.Signer{Name: "Lê Văn Cường", Role: tacitv1.SignerRole_SIGNER_ROLE_DEPUTY}, ReplyTime: ts(at), RepliedBy: xayDungP},
+				Signer: &tacitv1.Signer{Name: "Lê Văn Cường", Role: tacitv1.SignerRole_SIGNER_ROLE_DEPUTY}, ReplyTime: ts(at), RepliedBy: xayDungP, WorkingDaysTaken: 1},
 		},
 		{
 			name: "disagreement with reasons; text trimmed and in NFC",
 			in: consultation.ReplyInput{Position: tacitv1.Position_POSITION_DISAGREE, Comment: "  Tra\u0301i quy hoạch\n",
 				SignerName: " Trần Thị Bình ", SignerRole: tacitv1.SignerRole_SIGNER_ROLE_HEAD},
 			want: &tacitv1.Reply{Revision: 1, Position: tacitv1.Position_POSITION_DISAGREE, Comment: "Trái quy hoạch",
-				Signer: &tacitv1.Signer{Name: "Trần Thị Bình", Role: tacitv1.SignerRole_SIGNER_ROLE_HEAD}, ReplyTime: ts(at), RepliedBy: xayDungP},
+				Signer: &tacitv1.Signer{Name: "Trần Thị Bình", Role: tacitv1.SignerRole_SIGNER_ROLE_HEAD}, ReplyTime: ts(at), RepliedBy: xayDungP, WorkingDaysTaken: 1},
 		},
 	}
 	for _, tt := range tests {

@@ -74,6 +74,7 @@ const (
 	EventDeemedApproval    = "DEEMED_APPROVAL"
 	EventWithdrawn         = "CONSULTATION_WITHDRAWN"
 	EventConcluded         = "CONSULTATION_CONCLUDED"
+	EventOpenRejected      = "OPEN_REJECTED"
 	SystemActor            = "system"
 	reasonDeadlinePassed   = "DEADLINE_PASSED"
 	reasonNotOpen          = "CONSULTATION_NOT_OPEN"
@@ -454,6 +455,7 @@ func Reply(cfg Config, c *tacitv1.Consultation, agency, principal string, in Rep
 	r := &tacitv1.Reply{
 		Revision: int32(len(a.GetRevisions()) + 1), Position: in.Position, Comment: comment,
 		Signer: &tacitv1.Signer{Name: name, Role: in.SignerRole}, ReplyTime: ts(now), RepliedBy: principal,
+		WorkingDaysTaken: int32(WorkingDaysBetween(cfg.Calendar, c.GetCreateTime().AsTime(), now)),
 	}
 	a.Revisions = append(a.Revisions, r)
 	a.Reply = r
@@ -698,4 +700,19 @@ func OpenedEvent(c *tacitv1.Consultation, principal string, now time.Time) Event
 		d += "; escalation reason: " + c.GetEscalationReason()
 	}
 	return Event{Type: EventOpened, Actor: principal, Time: now, Details: d}
+}
+
+// WorkingDaysBetween counts the working days after the day of from up to and
+// including the day of to (0 when both fall on the same day).
+func WorkingDaysBetween(cal calendar.Calendar, from, to time.Time) int {
+	loc := cal.Location()
+	d, end := calendar.DateOf(from, loc), calendar.DateOf(to, loc)
+	n := 0
+	for d.Before(end) {
+		d = d.AddDays(1)
+		if cal.IsWorkingDay(d) {
+			n++
+		}
+	}
+	return n
 }

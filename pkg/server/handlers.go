@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/consultation"
@@ -39,6 +42,9 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		return c, auditEvents([]consultation.Event{ev}, id, now), nil
 	})
 	if err != nil {
+		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {
+			s.recordRejection(ctx, p, f)
+		}
 		return nil, err
 	}
 	if replayed {
@@ -251,10 +257,16 @@ func (s RegistryServer) ListFields(ctx context.Context, req *tacitv1.ListFieldsR
 	return &tacitv1.ListFieldsResponse{Fields: s.reg.Load().Fields()}, nil
 }
 
-// AuditServer implements tacit.v1.AuditService. Its methods arrive with
-// the audit issue; until then they answer UNIMPLEMENTED (after checking the
-// caller may audit at all).
-type AuditServer struct {
-	tacitv1.UnimplementedAuditServiceServer
-	*Core
+// recordRejection keeps a refused opening on the audit trail, with its
+// reasons, and counts it against the lead. Nothing else is stored.
+func (s ConsultationServer) recordRejection(ctx context.Context, p pki.Principal, f *fault.Error) {
+	var reasons []string
+	for _, v := range f.Violations {
+		reasons = append(reasons, v.Subject+": "+v.Description)
+	}
+	ev := &tacitv1.AuditEvent{EventTime: timestamppb.New(s.clock.Now()), Actor: p.String(), Type: consultation.EventOpenRejected,
+		Details: f.Message + "; " + strings.Join(reasons, "; ")}
+	if err := s.store.RecordRejection(ctx, p.Name, []*tacitv1.AuditEvent{ev}); err != nil {
+		s.log.Error().Err(err).Msg("could not record a refused opening on the audit trail")
+	}
 }

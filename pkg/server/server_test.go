@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,23 +280,34 @@ func TestExtensionMovesOnlyThatDeadline(t *testing.T) {
 	}
 }
 
-// A rejected request stores nothing: no record, no id, no audit entry.
+// A rejected request stores nothing — no record, no id — but the attempt
+// and its reasons stay on the audit trail and count against the lead.
 func TestRejectedOpenStoresNothing(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
+	before, _ := f.store.ListEvents(ctx, storageEvents())
 	_, err := f.consult.OpenConsultation(as(lead), &tacitv1.OpenConsultationRequest{
 		Title: "x", LegalBasis: "y", Fields: []string{"land.planning"}, Addressees: []string{"so-xay-dung", "nobody"},
 	})
 	if status.Code(toStatus(err)) != codes.FailedPrecondition {
 		t.Fatalf("code = %v, want FailedPrecondition", status.Code(toStatus(err)))
 	}
-	before, _ := f.store.ListEvents(context.Background(), storageEvents())
-	c := f.open(t, time.Hour)
-	if c.GetId() != "1" {
-		t.Errorf("first stored consultation got id %q, want 1: the rejected one consumed an id", c.GetId())
-	}
-	after, _ := f.store.ListEvents(context.Background(), storageEvents())
+	after, _ := f.store.ListEvents(ctx, storageEvents())
 	if len(after) != len(before)+1 {
-		t.Errorf("audit entries %d -> %d, want exactly one more (the opening)", len(before), len(after))
+		t.Fatalf("audit entries %d -> %d, want one more (the refused attempt)", len(before), len(after))
+	}
+	if e := after[len(after)-1]; e.GetType() != consultation.EventOpenRejected || e.GetActor() != "agency:so-nnmt" || !strings.Contains(e.GetDetails(), "nobody") {
+		t.Errorf("refusal recorded as %v", e)
+	}
+	if cs, _, _ := f.store.List(ctx, storage.ListQuery{}); len(cs) != 0 {
+		t.Errorf("%d consultations stored after a refusal", len(cs))
+	}
+	figs, _ := f.store.AgencyFigures(ctx, storage.StatsQuery{})
+	if figs["so-nnmt"].Rejected != 1 || figs["so-nnmt"].Opened != 0 {
+		t.Errorf("lead figures = %+v, want one rejected attempt and nothing opened", figs["so-nnmt"])
+	}
+	if c := f.open(t, time.Hour); c.GetId() != "1" {
+		t.Errorf("first stored consultation got id %q, want 1: the rejected one consumed an id", c.GetId())
 	}
 }
 

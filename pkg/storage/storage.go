@@ -51,20 +51,48 @@ type ListQuery struct {
 	Limit  int
 }
 
-// DeemedQuery selects deemed approvals in effective-time order.
+// DeemedQuery selects deemed approvals in effective-time order. Agency or
+// Lead (at most one) picks an index; with neither, all agencies.
 type DeemedQuery struct {
 	Agency       string
+	Lead         string
 	Since, Until time.Time // zero: open
 	After        []byte    // opaque cursor from a previous page
 	Limit        int
 	Keep         func(*tacitv1.DeemedApprovalRecord) bool // extra filter
 }
 
-// EventQuery selects audit events in sequence order.
+// EventQuery selects audit events in sequence order. Consultation or Agency
+// (at most one) picks an index.
 type EventQuery struct {
-	AfterSeq uint64
-	Limit    int
-	Keep     func(*tacitv1.AuditEvent) bool
+	AfterSeq     uint64
+	Limit        int
+	Consultation string
+	Agency       string    // events concerning it, or done by it
+	Since, Until time.Time // zero: open
+	Keep         func(*tacitv1.AuditEvent) bool
+}
+
+// ReplyDayBuckets is the size of the reply-time histogram: bucket n counts
+// replies that took n working days, the last one that many or more.
+const ReplyDayBuckets = 64
+
+// Figures are one agency's counts, kept up to date with every write.
+type Figures struct {
+	// As a consulted agency.
+	Received, RepliedOnTime, Deemed, Revisions int64
+	ExtensionsRequested, ExtensionsGranted     int64
+	Pending                                    int64 // now, whatever the period
+	ReplyDays                                  []int64
+	// As a lead.
+	Opened, Rejected, Escalations int64
+}
+
+// StatsQuery picks a period; figures are kept per day in Vietnam's time
+// zone, so the bounds are rounded to whole days (Since's day included,
+// Until's day excluded). Zero bounds are open.
+type StatsQuery struct {
+	Since, Until time.Time
 }
 
 // Verification is the result of recomputing the audit chain.
@@ -105,6 +133,12 @@ type Store interface {
 	// with a pending addressee whose deadline is at or before now (at most
 	// limit consultations) and returns how many it changed.
 	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (int, error)
+
+	// RecordRejection appends the audit events of a refused opening and
+	// counts it against the lead; no consultation is stored.
+	RecordRejection(ctx context.Context, lead string, events []*tacitv1.AuditEvent) error
+	// AgencyFigures returns every agency's figures over a period.
+	AgencyFigures(ctx context.Context, q StatsQuery) (map[string]*Figures, error)
 
 	// ListDeemed returns deemed approvals and a cursor for the next page.
 	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)

@@ -142,7 +142,9 @@ type DeemedApprovalRecord struct {
 	// Whether the agency had asked for an extension.
 	ExtensionRequested bool `protobuf:"varint,8,opt,name=extension_requested,json=extensionRequested,proto3" json:"extension_requested,omitempty"`
 	// Field codes of the matter.
-	Fields        []string `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	Fields []string `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Lead agency name.
+	LeadName      string `protobuf:"bytes,10,opt,name=lead_name,json=leadName,proto3" json:"lead_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +240,13 @@ func (x *DeemedApprovalRecord) GetFields() []string {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *DeemedApprovalRecord) GetLeadName() string {
+	if x != nil {
+		return x.LeadName
+	}
+	return ""
 }
 
 // ListDeemedApprovalsResponse is one page.
@@ -399,7 +408,11 @@ type AgencyStats struct {
 	// Attempts rejected for lack of mandate.
 	RejectedAttempts int64 `protobuf:"varint,13,opt,name=rejected_attempts,json=rejectedAttempts,proto3" json:"rejected_attempts,omitempty"`
 	// Consultations addressed to higher levels.
-	Escalations   int64 `protobuf:"varint,14,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	Escalations int64 `protobuf:"varint,14,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	// True when silence_rate exceeds the request's threshold.
+	OverThreshold bool `protobuf:"varint,15,opt,name=over_threshold,json=overThreshold,proto3" json:"over_threshold,omitempty"`
+	// Replies that revised an earlier reply.
+	Revisions     int64 `protobuf:"varint,16,opt,name=revisions,proto3" json:"revisions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -532,11 +545,28 @@ func (x *AgencyStats) GetEscalations() int64 {
 	return 0
 }
 
+func (x *AgencyStats) GetOverThreshold() bool {
+	if x != nil {
+		return x.OverThreshold
+	}
+	return false
+}
+
+func (x *AgencyStats) GetRevisions() int64 {
+	if x != nil {
+		return x.Revisions
+	}
+	return 0
+}
+
 // ListAgencyStatsResponse carries the figures.
 type ListAgencyStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One row per agency.
-	Stats         []*AgencyStats `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	// One row per agency: by code, or worst silence rate first when a
+	// threshold was given.
+	Stats []*AgencyStats `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	// The threshold applied, as a fraction.
+	Threshold     float64 `protobuf:"fixed64,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -576,6 +606,13 @@ func (x *ListAgencyStatsResponse) GetStats() []*AgencyStats {
 		return x.Stats
 	}
 	return nil
+}
+
+func (x *ListAgencyStatsResponse) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
 }
 
 // ListEventsRequest filters the audit trail.
@@ -992,7 +1029,7 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"\xd9\x02\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"\xf6\x02\n" +
 	"\x14DeemedApprovalRecord\x12'\n" +
 	"\x0fconsultation_id\x18\x01 \x01(\tR\x0econsultationId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
@@ -1003,7 +1040,9 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x0eeffective_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12)\n" +
 	"\x10responsible_head\x18\a \x01(\tR\x0fresponsibleHead\x12/\n" +
 	"\x13extension_requested\x18\b \x01(\bR\x12extensionRequested\x12\x16\n" +
-	"\x06fields\x18\t \x03(\tR\x06fields\"\x90\x01\n" +
+	"\x06fields\x18\t \x03(\tR\x06fields\x12\x1b\n" +
+	"\tlead_name\x18\n" +
+	" \x01(\tR\bleadName\"\x90\x01\n" +
 	"\x1bListDeemedApprovalsResponse\x12I\n" +
 	"\x10deemed_approvals\x18\x01 \x03(\v2\x1e.tacit.v1.DeemedApprovalRecordR\x0fdeemedApprovals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb2\x01\n" +
@@ -1011,7 +1050,7 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
 	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x1c\n" +
 	"\tthreshold\x18\x03 \x01(\x01R\tthreshold\x12\x16\n" +
-	"\x06agency\x18\x04 \x01(\tR\x06agency\"\xd7\x04\n" +
+	"\x06agency\x18\x04 \x01(\tR\x06agency\"\x9c\x05\n" +
 	"\vAgencyStats\x12\x16\n" +
 	"\x06agency\x18\x01 \x01(\tR\x06agency\x12\x1f\n" +
 	"\vagency_name\x18\x02 \x01(\tR\n" +
@@ -1028,9 +1067,12 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x16p90_reply_working_days\x18\v \x01(\x01R\x13p90ReplyWorkingDays\x121\n" +
 	"\x14consultations_opened\x18\f \x01(\x03R\x13consultationsOpened\x12+\n" +
 	"\x11rejected_attempts\x18\r \x01(\x03R\x10rejectedAttempts\x12 \n" +
-	"\vescalations\x18\x0e \x01(\x03R\vescalations\"F\n" +
+	"\vescalations\x18\x0e \x01(\x03R\vescalations\x12%\n" +
+	"\x0eover_threshold\x18\x0f \x01(\bR\roverThreshold\x12\x1c\n" +
+	"\trevisions\x18\x10 \x01(\x03R\trevisions\"d\n" +
 	"\x17ListAgencyStatsResponse\x12+\n" +
-	"\x05stats\x18\x01 \x03(\v2\x15.tacit.v1.AgencyStatsR\x05stats\"\x88\x02\n" +
+	"\x05stats\x18\x01 \x03(\v2\x15.tacit.v1.AgencyStatsR\x05stats\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\x01R\tthreshold\"\x88\x02\n" +
 	"\x11ListEventsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

@@ -910,9 +910,12 @@ type Reply struct {
 	// When the service received it.
 	ReplyTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=reply_time,json=replyTime,proto3" json:"reply_time,omitempty"`
 	// The principal that sent it.
-	RepliedBy     string `protobuf:"bytes,6,opt,name=replied_by,json=repliedBy,proto3" json:"replied_by,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RepliedBy string `protobuf:"bytes,6,opt,name=replied_by,json=repliedBy,proto3" json:"replied_by,omitempty"`
+	// Output only. Working days from the opening day to the reply's day
+	// (0 when replied on the day the consultation was opened).
+	WorkingDaysTaken int32 `protobuf:"varint,7,opt,name=working_days_taken,json=workingDaysTaken,proto3" json:"working_days_taken,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Reply) Reset() {
@@ -985,6 +988,13 @@ func (x *Reply) GetRepliedBy() string {
 		return x.RepliedBy
 	}
 	return ""
+}
+
+func (x *Reply) GetWorkingDaysTaken() int32 {
+	if x != nil {
+		return x.WorkingDaysTaken
+	}
+	return 0
 }
 
 // DeemedApproval records agreement deemed from silence.
@@ -2656,7 +2666,7 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"extensions\"F\n" +
 	"\x06Signer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x14.tacit.v1.SignerRoleR\x04role\"\xf1\x01\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x14.tacit.v1.SignerRoleR\x04role\"\x9f\x02\n" +
 	"\x05Reply\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x05R\brevision\x12.\n" +
 	"\bposition\x18\x02 \x01(\x0e2\x12.tacit.v1.PositionR\bposition\x12\x18\n" +
@@ -2665,7 +2675,8 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"\n" +
 	"reply_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x12\x1d\n" +
 	"\n" +
-	"replied_by\x18\x06 \x01(\tR\trepliedBy\"\xae\x01\n" +
+	"replied_by\x18\x06 \x01(\tR\trepliedBy\x12,\n" +
+	"\x12working_days_taken\x18\a \x01(\x05R\x10workingDaysTaken\"\xae\x01\n" +
 	"\x0eDeemedApproval\x12A\n" +
 	"\x0eeffective_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12)\n" +
 	"\x10responsible_head\x18\x02 \x01(\tR\x0fresponsibleHead\x12\x12\n" +

@@ -28,17 +28,22 @@ import (
 // Every bucket, named in one place.
 var (
 	bMeta          = []byte("meta")
-	bConsultations = []byte("consultations") // id(8) -> Consultation
-	bPending       = []byte("pending")       // deadline(8) id(8) agency -> ""
-	bDeemed        = []byte("deemed")        // agency 0 effective(8) id(8) -> DeemedApprovalRecord
-	bDeemedTime    = []byte("deemed_time")   // effective(8) id(8) agency -> DeemedApprovalRecord
-	bParty         = []byte("party")         // agency 0 id(8) -> role
-	bRequests      = []byte("requests")      // principal 0 method 0 request_id -> id(8) Consultation
-	bFields        = []byte("fields")        // code -> Field
-	bAgencies      = []byte("agencies")      // code -> Agency
-	bAudit         = []byte("audit")         // seq(8) -> AuditEvent
+	bConsultations = []byte("consultations")      // id(8) -> Consultation
+	bPending       = []byte("pending")            // deadline(8) id(8) agency -> ""
+	bDeemed        = []byte("deemed")             // agency 0 effective(8) id(8) -> DeemedApprovalRecord
+	bDeemedTime    = []byte("deemed_time")        // effective(8) id(8) agency -> DeemedApprovalRecord
+	bParty         = []byte("party")              // agency 0 id(8) -> role
+	bRequests      = []byte("requests")           // principal 0 method 0 request_id -> id(8) Consultation
+	bFields        = []byte("fields")             // code -> Field
+	bAgencies      = []byte("agencies")           // code -> Agency
+	bDeemedLead    = []byte("deemed_lead")        // lead 0 effective(8) id(8) agency -> DeemedApprovalRecord
+	bAudit         = []byte("audit")              // seq(8) -> AuditEvent
+	bAuditCons     = []byte("audit_consultation") // id(8) seq(8) -> ""
+	bAuditAgency   = []byte("audit_agency")       // agency 0 seq(8) -> ""
+	bStats         = []byte("stats")              // agency 0 day(4) -> counters
+	bStatsPending  = []byte("stats_pending")      // agency -> pending now
 
-	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bParty, bRequests, bFields, bAgencies, bAudit}
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending}
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
@@ -338,8 +343,8 @@ type indexKeys struct {
 }
 
 type deemedKey struct {
-	byAgency, byTime []byte
-	rec              *tacitv1.DeemedApprovalRecord
+	byAgency, byTime, byLead []byte
+	rec                      *tacitv1.DeemedApprovalRecord
 }
 
 func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
@@ -362,6 +367,7 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 			k.deemed = append(k.deemed, deemedKey{
 				byAgency: concat([]byte(a.GetAgency()), []byte{0}, eff, idb),
 				byTime:   concat(eff, idb, []byte(a.GetAgency())),
+				byLead:   concat([]byte(c.GetLead()), []byte{0}, eff, idb, []byte(a.GetAgency())),
 				rec: &tacitv1.DeemedApprovalRecord{
 					ConsultationId: c.GetId(), Title: c.GetTitle(), Lead: c.GetLead(),
 					Agency: a.GetAgency(), AgencyName: a.GetAgencyName(),
@@ -369,6 +375,7 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 					ResponsibleHead:    a.GetDeemedApproval().GetResponsibleHead(),
 					ExtensionRequested: len(a.GetExtensions()) > 0,
 					Fields:             c.GetFields(),
+					LeadName:           c.GetLeadName(),
 				},
 			})
 		}
@@ -390,7 +397,7 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 		return nil, err
 	}
 	ok, nk := keysOf(id, old), keysOf(id, c)
-	pending, deemed, deemedT, party := tx.Bucket(bPending), tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bParty)
+	pending, deemed, deemedT, deemedL, party := tx.Bucket(bPending), tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
 	for _, k := range ok.pending {
 		if err := pending.Delete(k); err != nil {
 			return nil, err
@@ -408,6 +415,9 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 		if err := deemedT.Delete(d.byTime); err != nil {
 			return nil, err
 		}
+		if err := deemedL.Delete(d.byLead); err != nil {
+			return nil, err
+		}
 	}
 	for _, d := range nk.deemed {
 		b, err := marshal(d.rec)
@@ -418,6 +428,9 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 			return nil, err
 		}
 		if err := deemedT.Put(d.byTime, b); err != nil {
+			return nil, err
+		}
+		if err := deemedL.Put(d.byLead, b); err != nil {
 			return nil, err
 		}
 	}
@@ -432,6 +445,11 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 		if e.GetConsultationId() == "" {
 			e.ConsultationId = c.GetId()
 		}
+	}
+	d := newStatsDelta()
+	d.diff(old, c)
+	if err := d.apply(tx); err != nil {
+		return nil, err
 	}
 	return rec, appendEvents(tx, events)
 }
@@ -581,17 +599,21 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
 		var cur *bolt.Cursor
-		if q.Agency != "" {
+		switch {
+		case q.Agency != "":
 			prefix = append([]byte(q.Agency), 0)
 			cur = tx.Bucket(bDeemed).Cursor()
-		} else {
+		case q.Lead != "":
+			prefix = append([]byte(q.Lead), 0)
+			cur = tx.Bucket(bDeemedLead).Cursor()
+		default:
 			cur = tx.Bucket(bDeemedTime).Cursor()
 		}
 		start := concat(prefix, timeKey(q.Since))
 		if q.Since.IsZero() {
 			start = prefix
 		}
-		var k, v []byte
+		var k, v, last []byte
 		if q.After != nil {
 			k, v = cur.Seek(q.After)
 			if bytes.Equal(k, q.After) {
@@ -613,24 +635,15 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 				continue
 			}
 			if len(out) == q.Limit {
-				next = bytes.Clone(lastKey(out, prefix, q.Agency))
+				next = bytes.Clone(last)
 				return nil
 			}
 			out = append(out, r)
+			last = k
 		}
 		return nil
 	})
 	return out, next, err
-}
-
-func lastKey(out []*tacitv1.DeemedApprovalRecord, prefix []byte, agency string) []byte {
-	r := out[len(out)-1]
-	id, _ := ParseID(r.GetConsultationId())
-	eff := timeKey(r.GetEffectiveTime().AsTime())
-	if agency != "" {
-		return concat(prefix, eff, u64(id))
-	}
-	return concat(eff, u64(id), []byte(r.GetAgency()))
 }
 
 func eventHash(e *tacitv1.AuditEvent) ([]byte, error) {
@@ -649,6 +662,7 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 		return nil
 	}
 	meta, audit := tx.Bucket(bMeta), tx.Bucket(bAudit)
+	byCons, byAgency := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency)
 	var seq uint64
 	var prev []byte
 	if v := meta.Get(kAuditHead); v != nil {
@@ -669,9 +683,32 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 		if err := audit.Put(u64(seq), b); err != nil {
 			return err
 		}
+		if id, ok := ParseID(e.GetConsultationId()); ok {
+			if err := byCons.Put(concat(u64(id), u64(seq)), nil); err != nil {
+				return err
+			}
+		}
+		for _, a := range eventAgencies(e) {
+			if err := byAgency.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
+				return err
+			}
+		}
 		prev = h
 	}
 	return meta.Put(kAuditHead, concat(u64(seq), prev))
+}
+
+// eventAgencies are the agencies an event concerns: its subject and, when
+// an agency acted, the actor.
+func eventAgencies(e *tacitv1.AuditEvent) []string {
+	var out []string
+	if e.GetAgency() != "" {
+		out = append(out, e.GetAgency())
+	}
+	if a, ok := strings.CutPrefix(e.GetActor(), "agency:"); ok && a != e.GetAgency() {
+		out = append(out, a)
+	}
+	return out
 }
 
 // ListEvents implements storage.Store.
@@ -679,24 +716,95 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
+	if q.AfterSeq == ^uint64(0) {
+		return nil, nil
+	}
 	var out []*tacitv1.AuditEvent
 	err := s.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bAudit).Cursor()
-		if q.AfterSeq == ^uint64(0) {
-			return nil
+		audit := tx.Bucket(bAudit)
+		after := q.AfterSeq
+		if !q.Since.IsZero() && q.Consultation == "" && q.Agency == "" {
+			after = max(after, firstAtOrAfter(audit, q.Since)-1)
 		}
-		for k, v := cur.Seek(u64(q.AfterSeq + 1)); k != nil && len(out) < q.Limit; k, v = cur.Next() {
+		// next yields sequence numbers in order from the chosen index.
+		var next func() (uint64, bool)
+		switch {
+		case q.Consultation != "":
+			id, ok := ParseID(q.Consultation)
+			if !ok {
+				return nil
+			}
+			prefix := u64(id)
+			cur := tx.Bucket(bAuditCons).Cursor()
+			k, _ := cur.Seek(concat(prefix, u64(after+1)))
+			next = func() (uint64, bool) {
+				if k == nil || !bytes.HasPrefix(k, prefix) {
+					return 0, false
+				}
+				seq := binary.BigEndian.Uint64(k[8:])
+				k, _ = cur.Next()
+				return seq, true
+			}
+		case q.Agency != "":
+			prefix := append([]byte(q.Agency), 0)
+			cur := tx.Bucket(bAuditAgency).Cursor()
+			k, _ := cur.Seek(concat(prefix, u64(after+1)))
+			next = func() (uint64, bool) {
+				if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+					return 0, false
+				}
+				seq := binary.BigEndian.Uint64(k[len(prefix):])
+				k, _ = cur.Next()
+				return seq, true
+			}
+		default:
+			seq := after
+			next = func() (uint64, bool) {
+				seq++
+				return seq, audit.Get(u64(seq)) != nil
+			}
+		}
+		for len(out) < q.Limit {
+			seq, ok := next()
+			if !ok {
+				return nil
+			}
 			e := &tacitv1.AuditEvent{}
-			if err := unmarshal(v, e); err != nil {
+			if err := unmarshal(audit.Get(u64(seq)), e); err != nil {
 				return err
 			}
-			if q.Keep == nil || q.Keep(e) {
-				out = append(out, e)
+			t := e.GetEventTime().AsTime()
+			if !q.Until.IsZero() && !t.Before(q.Until) {
+				return nil
 			}
+			if (!q.Since.IsZero() && t.Before(q.Since)) || (q.Keep != nil && !q.Keep(e)) {
+				continue
+			}
+			out = append(out, e)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// firstAtOrAfter finds, by binary search over the sequence (event times
+// grow with it), the first sequence whose time is at or after t.
+func firstAtOrAfter(audit *bolt.Bucket, t time.Time) uint64 {
+	k, _ := audit.Cursor().Last()
+	if k == nil {
+		return 1
+	}
+	lo, hi := uint64(1), binary.BigEndian.Uint64(k)+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		e := &tacitv1.AuditEvent{}
+		if v := audit.Get(u64(mid)); v == nil || proto.Unmarshal(v, e) != nil || e.GetEventTime().AsTime().Before(t) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // VerifyAudit implements storage.Store.
