@@ -93,6 +93,7 @@ folder that 'tacit serve' created).`,
 		newConcludeCommand(e),
 		newAgencyCommand(e),
 		newFieldCommand(e),
+		newAuditCommand(e),
 	)
 	return root
 }
@@ -191,6 +192,7 @@ const (
 	ExitNotFound     = 5 // NOT_FOUND
 	ExitDenied       = 6 // PERMISSION_DENIED or UNAUTHENTICATED
 	ExitUnavailable  = 7 // UNAVAILABLE or DEADLINE_EXCEEDED: the server is not reachable
+	ExitTampered     = 8 // audit verify: the audit trail was altered
 )
 
 // Main runs the command line and returns the process exit code.
@@ -207,6 +209,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func printError(w io.Writer, err error) int {
+	var x exitError
+	if errors.As(err, &x) {
+		return x.code
+	}
 	var u usageError
 	if errors.As(err, &u) {
 		fmt.Fprintf(w, "Error: %s\n", u.msg)
