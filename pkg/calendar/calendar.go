@@ -1,10 +1,3 @@
-// Package calendar counts Vietnamese working days for consultation deadlines.
-//
-// The Calendar interface is the contract used by the rest of tacit. Vietnam
-// returns a simple built-in calendar: Monday to Friday, minus the fixed solar
-// public holidays of the Labour Code 2019 (art. 112) and the compensatory
-// days off for those that fall on a weekend. Lunar holidays (Tết, Hùng Kings'
-// commemoration day) and operator override files are not part of it.
 package calendar
 
 import (
@@ -17,18 +10,22 @@ import (
 // Calendar decides which civil dates are working days and computes
 // deadlines expressed in working days.
 type Calendar interface {
-	// Version identifies the calendar and its data, e.g. "vn-solar-2019/1".
+	// Version identifies the calendar and its data, e.g. "vn-lc2019/2" or
+	// "vn-lc2019/2+vn-2026-2027/1" (built-in rules + operator's file).
 	Version() string
 	// Location is the time zone in which dates are observed.
 	Location() *time.Location
 	// IsWorkingDay reports whether d is a working day.
 	IsWorkingDay(d Date) bool
-	// DayOff reports whether d is a day off and why, e.g. "Saturday",
-	// "Sunday", "New Year's Day", "Reunification Day",
-	// "International Workers' Day", "National Day",
-	// "National Day (adjacent day)" or
-	// "compensatory day off for <holiday>". A public holiday falling on a
-	// weekend is reported by its holiday name.
+	// DayOff reports whether d is a day off and why, in English, e.g.
+	// "Saturday", "Sunday", "New Year's Day",
+	// "Lunar New Year (Tết), last day of the lunar year",
+	// "Lunar New Year (Tết), day 1", "Hùng Kings' Commemoration Day",
+	// "Reunification Day", "International Workers' Day", "National Day",
+	// "National Day (adjacent day)", "compensatory day off for <holiday>"
+	// or "day off by the published schedule: <reason>". A public holiday
+	// falling on a weekend is reported by its holiday name. Working days
+	// give (false, "").
 	DayOff(d Date) (off bool, reason string)
 	// Deadline returns the end (24:00 local, i.e. 00:00 of the following
 	// day) of the n-th working day after the calendar day that contains
@@ -53,124 +50,163 @@ var location = sync.OnceValue(func() *time.Location {
 // "ICT" should loading fail).
 func Location() *time.Location { return location() }
 
-// VietnamVersion is the Version of the calendar returned by Vietnam.
-const VietnamVersion = "vn-solar-2019/1"
-
-// Holiday names used as DayOff reasons.
-const (
-	NewYearsDay         = "New Year's Day"
-	ReunificationDay    = "Reunification Day"
-	WorkersDay          = "International Workers' Day"
-	NationalDay         = "National Day"
-	NationalDayAdjacent = "National Day (adjacent day)"
-	compensatoryPrefix  = "compensatory day off for "
-)
-
-type solarCalendar struct {
-	loc   *time.Location
-	years sync.Map // int (year) -> map[Date]string (day off -> reason)
+// Explainer is implemented by the calendars of this package (*Full): it
+// tells why days are off, for the CLI and for auditors.
+type Explainer interface {
+	Calendar
+	Reason(d Date) Reason
+	Explain(from time.Time, n int) []Skipped
+	DaysOff(year int) []DayOffEntry
 }
 
-var vietnam = sync.OnceValue(func() *solarCalendar {
-	return &solarCalendar{loc: Location()}
-})
+// Full is the Vietnamese working-day calendar: Monday to Friday, minus the
+// public holidays of the Labour Code 2019 (art. 112) — solar and lunar —
+// and their compensatory days, adjusted by an optional operator's calendar
+// file (Overrides). It is immutable and safe for concurrent use.
+type Full struct {
+	loc     *time.Location
+	version string
+	// overrides, by date: the effective reason of every day the operator's
+	// file changes.
+	overrides map[Date]Reason
+	years     sync.Map // int -> map[Date]Reason: built-in + overrides
+}
 
-// Vietnam returns the built-in simple calendar: Monday–Friday, minus every
-// year 1 January, 30 April, 1 May, 2 September and one day adjacent to it
-// (1 September when 2 September is a Tuesday, Friday or Saturday, otherwise
-// 3 September). A holiday falling on Saturday or Sunday gives a
-// compensatory day off on the next working day not already taken; holidays
-// are processed in date order. It is safe for concurrent use.
-func Vietnam() Calendar { return vietnam() }
+var _ Explainer = (*Full)(nil)
+
+var vietnam = sync.OnceValue(func() *Full { return New(Location(), nil) })
+
+// Vietnam returns the built-in calendar observed in Asia/Ho_Chi_Minh, with
+// no operator overrides: New(Location(), nil). It is shared and safe for
+// concurrent use.
+func Vietnam() *Full { return vietnam() }
 
 // VietnamIn is the built-in calendar observed in another time zone (for a
 // deployment whose operator sets --timezone); nil means Asia/Ho_Chi_Minh.
-func VietnamIn(loc *time.Location) Calendar {
+func VietnamIn(loc *time.Location) *Full {
 	if loc == nil || loc.String() == ZoneName {
 		return vietnam()
 	}
-	return &solarCalendar{loc: loc}
+	return New(loc, nil)
 }
 
-func (c *solarCalendar) Version() string          { return VietnamVersion }
-func (c *solarCalendar) Location() *time.Location { return c.loc }
-
-func (c *solarCalendar) IsWorkingDay(d Date) bool {
-	off, _ := c.DayOff(d)
-	return !off
+// New returns the full calendar observed in loc (nil means
+// Asia/Ho_Chi_Minh): the built-in rules (see BuiltinVersion) adjusted by o,
+// which may be nil (o comes from ParseOverrides or LoadOverrides). Its
+// Version is BuiltinVersion, followed by "+" and o's version when o is not
+// nil, e.g. "vn-lc2019/2+vn-2026-2027/1".
+func New(loc *time.Location, o *Overrides) *Full {
+	if loc == nil {
+		loc = Location()
+	}
+	c := &Full{loc: loc, version: BuiltinVersion}
+	if o != nil && o.version != "" { // the zero Overrides changes nothing
+		c.version += "+" + o.version
+		c.overrides = make(map[Date]Reason, len(o.entries))
+		for _, e := range o.entries {
+			c.overrides[e.Date] = e.reason()
+		}
+	}
+	return c
 }
 
-func (c *solarCalendar) DayOff(d Date) (bool, string) {
+// Version identifies the rules and data, e.g. "vn-lc2019/2+vn-2026-2027/1".
+func (c *Full) Version() string { return c.version }
+
+// Location is the time zone in which dates are observed.
+func (c *Full) Location() *time.Location { return c.loc }
+
+// IsWorkingDay reports whether d is a working day.
+func (c *Full) IsWorkingDay(d Date) bool { return !c.Reason(d).Off() }
+
+// DayOff reports whether d is a day off and why, in English.
+func (c *Full) DayOff(d Date) (bool, string) { return c.DayOffIn(d, English) }
+
+// DayOffVI is DayOff with the reason in Vietnamese, e.g. "Thứ Bảy",
+// "Tết Nguyên đán (mùng 1 Tết)", "Nghỉ bù Giỗ Tổ Hùng Vương".
+func (c *Full) DayOffVI(d Date) (bool, string) { return c.DayOffIn(d, Vietnamese) }
+
+// DayOffIn is DayOff with the reason in lang.
+func (c *Full) DayOffIn(d Date, lang Lang) (bool, string) {
+	r := c.Reason(d)
+	if !r.Off() {
+		return false, ""
+	}
+	return true, r.Label(lang)
+}
+
+// Reason classifies d: working day, weekend, holiday, compensatory day, or
+// a day set by the operator's file.
+func (c *Full) Reason(d Date) Reason {
 	d = d.normalize()
-	if reason, ok := c.yearDaysOff(d.Year)[d]; ok {
-		return true, reason
+	if r, ok := c.year(d.Year)[d]; ok {
+		return r
 	}
-	switch wd := d.Weekday(); wd {
-	case time.Saturday, time.Sunday:
-		return true, wd.String()
-	}
-	return false, ""
+	return plainReason(d)
 }
 
-func (c *solarCalendar) Deadline(from time.Time, n int) time.Time {
+// Deadline returns 00:00 local of the day after the n-th working day
+// strictly after the civil day containing from. It panics if n < 1.
+func (c *Full) Deadline(from time.Time, n int) time.Time {
 	return deadline(c, from, n)
 }
 
-// yearDaysOff returns the (cached) holidays and compensatory days of year.
-// Weekends are not included.
-func (c *solarCalendar) yearDaysOff(year int) map[Date]string {
+// Explain returns the days off that Deadline(from, n) passes over between
+// the opening day (excluded) and the n-th working day, in date order, with
+// the reason for each. It panics if n < 1.
+func (c *Full) Explain(from time.Time, n int) []Skipped {
+	if n < 1 {
+		panic("calendar: Explain: n must be >= 1")
+	}
+	var skipped []Skipped
+	d := DateOf(from, c.loc)
+	for count := 0; count < n; {
+		d = d.AddDays(1)
+		if r := c.Reason(d); r.Off() {
+			skipped = append(skipped, Skipped{Date: d, Reason: r})
+		} else {
+			count++
+		}
+	}
+	return skipped
+}
+
+// DaysOff lists, in date order, the days of year that are not plain
+// weekdays or plain weekends: public holidays (also those on a weekend),
+// compensatory days, days off added by the operator's file, and working
+// days set by it (make-up Saturdays, removed days off; Off is false).
+func (c *Full) DaysOff(year int) []DayOffEntry {
+	m := c.year(year)
+	out := make([]DayOffEntry, 0, len(m))
+	for d, r := range m {
+		out = append(out, DayOffEntry{Date: d, Off: r.Off(), Reason: r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
+	return out
+}
+
+// year returns the effective special days of year (built-in days off and
+// overrides); weekends and working days not mentioned are plain. The map
+// must not be modified.
+func (c *Full) year(year int) map[Date]Reason {
+	if c.overrides == nil || year < LunarMinYear || year > LunarMaxYear {
+		return builtinYear(year) // overrides are within the lunar range
+	}
 	if m, ok := c.years.Load(year); ok {
-		return m.(map[Date]string)
+		return m.(map[Date]Reason)
 	}
-	m, _ := c.years.LoadOrStore(year, solarDaysOff(year))
-	return m.(map[Date]string)
-}
-
-func isWeekend(d Date) bool {
-	wd := d.Weekday()
-	return wd == time.Saturday || wd == time.Sunday
-}
-
-// solarDaysOff computes the fixed solar holidays of year and their
-// compensatory days off. The returned map must not be modified.
-func solarDaysOff(year int) map[Date]string {
-	sep2 := Date{year, time.September, 2}
-	adjacent := Date{year, time.September, 3}
-	switch sep2.Weekday() {
-	case time.Tuesday, time.Friday, time.Saturday:
-		adjacent = Date{year, time.September, 1}
+	base := builtinYear(year)
+	m := make(map[Date]Reason, len(base)+4)
+	for d, r := range base {
+		m[d] = r
 	}
-	type holiday struct {
-		date Date
-		name string
-	}
-	hs := []holiday{
-		{Date{year, time.January, 1}, NewYearsDay},
-		{Date{year, time.April, 30}, ReunificationDay},
-		{Date{year, time.May, 1}, WorkersDay},
-		{sep2, NationalDay},
-		{adjacent, NationalDayAdjacent},
-	}
-	sort.Slice(hs, func(i, j int) bool { return hs[i].date.Before(hs[j].date) })
-
-	off := make(map[Date]string, 2*len(hs))
-	for _, h := range hs {
-		off[h.date] = h.name
-	}
-	for _, h := range hs {
-		if !isWeekend(h.date) {
-			continue
+	for d, r := range c.overrides {
+		if d.Year == year {
+			m[d] = r
 		}
-		d := h.date.AddDays(1)
-		for {
-			if _, taken := off[d]; !taken && !isWeekend(d) {
-				break
-			}
-			d = d.AddDays(1)
-		}
-		off[d] = compensatoryPrefix + h.name
 	}
-	return off
+	v, _ := c.years.LoadOrStore(year, m)
+	return v.(map[Date]Reason)
 }
 
 // deadline implements Calendar.Deadline for any calendar given its

@@ -33,6 +33,7 @@ type Options struct {
 	Listen       string
 	Demo         bool
 	RegistryFile string
+	CalendarFile string
 	MinNotice    time.Duration
 	Timezone     string
 	// Explicit certificates; when all are empty a development PKI under
@@ -63,7 +64,16 @@ func Run(ctx context.Context, o Options) error {
 	if o.MinNotice < 0 {
 		return fmt.Errorf("--min-notice %s is negative: give 0s or more", o.MinNotice)
 	}
-	rules := consultation.Config{Calendar: calendar.VietnamIn(loc), MinNotice: o.MinNotice, DefaultWorkingDays: 15}
+	var overrides *calendar.Overrides
+	if o.CalendarFile != "" {
+		ov, err := calendar.LoadOverrides(o.CalendarFile)
+		if err != nil {
+			return fmt.Errorf("--calendar: %w", err)
+		}
+		overrides = ov
+	}
+	cal := calendar.New(loc, overrides)
+	rules := consultation.Config{Calendar: cal, MinNotice: o.MinNotice, DefaultWorkingDays: 15}
 
 	st, err := bolt.Open(o.DataDir, bolt.Options{})
 	if err != nil {
@@ -92,6 +102,11 @@ func Run(ctx context.Context, o Options) error {
 		if err := loadRegistryFile(ctx, core, o.RegistryFile, data); err != nil {
 			return err
 		}
+	}
+	if n, err := core.ApplyCalendar(ctx); err != nil {
+		return fmt.Errorf("recount deadlines with calendar %s: %w", cal.Version(), err)
+	} else if n > 0 {
+		log.Info().Int("consultations", n).Str("calendar", cal.Version()).Msg("calendar changed: open working-day deadlines recomputed (see the audit log)")
 	}
 	if core.Registry().Len() == 0 {
 		log.Warn().Msg("the registry is empty: import one with `tacit agency import FILE` (as admin:admin) or start with --demo")
@@ -147,6 +162,7 @@ func Run(ctx context.Context, o Options) error {
 	tacitv1.RegisterConsultationServiceServer(gs, ConsultationServer{Core: core})
 	tacitv1.RegisterRegistryServiceServer(gs, RegistryServer{Core: core})
 	tacitv1.RegisterAuditServiceServer(gs, AuditServer{Core: core})
+	tacitv1.RegisterCalendarServiceServer(gs, CalendarServer{Core: core})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -157,11 +173,11 @@ func Run(ctx context.Context, o Options) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- gs.Serve(lis) }()
-	for _, svc := range []string{"", tacitv1.ConsultationService_ServiceDesc.ServiceName, tacitv1.RegistryService_ServiceDesc.ServiceName, tacitv1.AuditService_ServiceDesc.ServiceName} {
+	for _, svc := range []string{"", tacitv1.ConsultationService_ServiceDesc.ServiceName, tacitv1.RegistryService_ServiceDesc.ServiceName, tacitv1.AuditService_ServiceDesc.ServiceName, tacitv1.CalendarService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
 	}
 	log.Info().Str("listen", lis.Addr().String()).Str("data", o.DataDir).Int("agencies", core.Registry().Len()).
-		Str("timezone", loc.String()).Dur("min_notice", o.MinNotice).Msg("tacit is serving")
+		Str("timezone", loc.String()).Str("calendar", cal.Version()).Dur("min_notice", o.MinNotice).Msg("tacit is serving")
 
 	select {
 	case <-ctx.Done():

@@ -140,6 +140,15 @@ type Store interface {
 	// AgencyFigures returns every agency's figures over a period.
 	AgencyFigures(ctx context.Context, q StatsQuery) (map[string]*Figures, error)
 
+	// CalendarVersion returns the version of the calendar the stored
+	// deadlines were last counted with ("" when never recorded).
+	CalendarVersion(ctx context.Context) (string, error)
+	// RecountDeadlines applies mutate, in one transaction, to every
+	// consultation with a pending addressee whose deadline is after now,
+	// appends the events summary returns for the number of consultations
+	// changed, and records version as the calendar in force.
+	RecountDeadlines(ctx context.Context, now time.Time, version string, mutate Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error)
+
 	// ListDeemed returns deemed approvals and a cursor for the next page.
 	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)
 	// ListEvents returns audit events after a sequence number.

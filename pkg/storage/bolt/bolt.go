@@ -47,6 +47,7 @@ var (
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
+	kCalendar  = []byte("calendar")   // version of the calendar in force
 )
 
 // SchemaVersion is the layout this code writes.
@@ -583,6 +584,55 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 			n++
 		}
 		return nil
+	})
+	return n, err
+}
+
+// CalendarVersion implements storage.Store.
+func (s *Store) CalendarVersion(ctx context.Context) (v string, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v = string(tx.Bucket(bMeta).Get(kCalendar))
+		return nil
+	})
+	return v, err
+}
+
+// RecountDeadlines implements storage.Store.
+func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version string, mutate storage.Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		var ids []uint64
+		seen := map[uint64]bool{}
+		cur := tx.Bucket(bPending).Cursor()
+		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {
+			if id := binary.BigEndian.Uint64(k[8:16]); !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		for _, id := range ids {
+			old, err := get(tx, id)
+			if err != nil {
+				return err
+			}
+			c := proto.Clone(old).(*tacitv1.Consultation)
+			evs, err := mutate(c)
+			if err != nil {
+				return err
+			}
+			if proto.Equal(old, c) {
+				continue
+			}
+			if _, err := s.put(tx, id, old, c, evs); err != nil {
+				return err
+			}
+			n++
+		}
+		if err := appendEvents(tx, summary(n)); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kCalendar, []byte(version))
 	})
 	return n, err
 }

@@ -85,6 +85,12 @@ func (d *statsDelta) diff(old, c *tacitv1.Consultation) {
 	created := c.GetCreateTime().AsTime()
 	if old == nil {
 		d.add(c.GetLead(), created, fOpened, 1)
+		for _, a := range c.GetAddressees() {
+			if a.GetEscalated() { // a consultation addressed to a higher level counts once
+				d.add(c.GetLead(), created, fEscalations, 1)
+				break
+			}
+		}
 	}
 	olds := map[string]*tacitv1.Addressee{}
 	for _, a := range old.GetAddressees() {
@@ -95,9 +101,6 @@ func (d *statsDelta) diff(old, c *tacitv1.Consultation) {
 		oa := olds[code]
 		if oa == nil {
 			d.add(code, created, fReceived, 1)
-			if a.GetEscalated() {
-				d.add(c.GetLead(), created, fEscalations, 1)
-			}
 		}
 		if n := pendingNow(c, a) - pendingNow(old, oa); n != 0 {
 			d.pending[code] += n
