@@ -94,6 +94,7 @@ folder that 'tacit serve' created).`,
 		newAgencyCommand(e),
 		newFieldCommand(e),
 		newAuditCommand(e),
+		newCalendarCommand(e),
 	)
 	return root
 }
@@ -104,6 +105,7 @@ type client struct {
 	consult   tacitv1.ConsultationServiceClient
 	registry  tacitv1.RegistryServiceClient
 	audit     tacitv1.AuditServiceClient
+	calendar  tacitv1.CalendarServiceClient
 	principal string
 }
 
@@ -150,6 +152,7 @@ func (e *env) dial() (*client, error) {
 		consult:  tacitv1.NewConsultationServiceClient(conn),
 		registry: tacitv1.NewRegistryServiceClient(conn),
 		audit:    tacitv1.NewAuditServiceClient(conn),
+		calendar: tacitv1.NewCalendarServiceClient(conn),
 	}, nil
 }
 

@@ -17,7 +17,7 @@ func newServeCommand(e *env) *cobra.Command {
 	var o server.Options
 	var logFormat, logLevel string
 	cmd := &cobra.Command{
-		Use:   "serve [--data D] [--listen A] [--demo] [--registry FILE] [--min-notice DUR] [--timezone TZ]",
+		Use:   "serve [--data D] [--listen A] [--demo] [--registry FILE] [--min-notice DUR] [--timezone TZ] [--calendar FILE]",
 		Short: "Run the tacit service",
 		Long: `Run the service. With no flags it keeps its data in ./tacit-data, listens on
 127.0.0.1:7443 and uses mutual TLS from a development PKI that it creates under
@@ -51,6 +51,7 @@ folder. For production give --tls-cert, --tls-key and --client-ca.`,
 	f.StringVar(&o.Listen, "listen", getenv("TACIT_LISTEN", DefaultServer), "address to listen on [TACIT_LISTEN]")
 	f.BoolVar(&o.Demo, "demo", false, "load the bundled sample registry into a fresh data folder")
 	f.StringVar(&o.RegistryFile, "registry", "", "import this registry file at start (idempotent)")
+	f.StringVar(&o.CalendarFile, "calendar", getenv("TACIT_CALENDAR", ""), "operator's calendar file: the government's yearly schedule (days off, working Saturdays) [TACIT_CALENDAR]")
 	f.DurationVar(&o.MinNotice, "min-notice", time.Hour, "shortest deadline accepted (demos and tests may use 0s)")
 	f.StringVar(&o.Timezone, "timezone", "Asia/Ho_Chi_Minh", "time zone in which working days are counted")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "server certificate (production PKI)")
