@@ -95,6 +95,7 @@ folder that 'tacit serve' created).`,
 		newFieldCommand(e),
 		newAuditCommand(e),
 		newCalendarCommand(e),
+		newWatchCommand(e),
 	)
 	return root
 }

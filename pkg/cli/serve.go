@@ -9,13 +9,14 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/pki"
 	"github.com/tacit-gov/tacit/pkg/server"
 )
 
 func newServeCommand(e *env) *cobra.Command {
 	var o server.Options
-	var logFormat, logLevel string
+	var logFormat, logLevel, remindBefore string
 	cmd := &cobra.Command{
 		Use:   "serve [--data D] [--listen A] [--demo] [--registry FILE] [--min-notice DUR] [--timezone TZ] [--calendar FILE]",
 		Short: "Run the tacit service",
@@ -39,6 +40,11 @@ folder. For production give --tls-cert, --tls-key and --client-ca.`,
 				return usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", logLevel)}
 			}
 			o.Log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+			wd, d, err := parseWithin(remindBefore)
+			if err != nil {
+				return usageError{"--remind-before: " + err.Error()}
+			}
+			o.Reminder = consultation.Reminder{WorkingDays: int(wd), Before: d}
 			if err := server.Run(cmd.Context(), o); err != nil {
 				o.Log.Error().Err(err).Msg("tacit serve failed")
 				return err
@@ -57,6 +63,7 @@ folder. For production give --tls-cert, --tls-key and --client-ca.`,
 	f.StringVar(&o.TLSCert, "tls-cert", "", "server certificate (production PKI)")
 	f.StringVar(&o.TLSKey, "tls-key", "", "server key (production PKI)")
 	f.StringVar(&o.ClientCA, "client-ca", "", "CA that signs client certificates (production PKI)")
+	f.StringVar(&remindBefore, "remind-before", getenv("TACIT_REMIND_BEFORE", "1wd"), "when to remind an addressee before its deadline: working days (1wd) or a duration (2h) [TACIT_REMIND_BEFORE]")
 	f.StringVar(&logFormat, "log-format", "json", "json or console")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

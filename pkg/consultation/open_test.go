@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/calendar"
 	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/fault"
 )
@@ -23,6 +24,8 @@ func TestOpenRecordsTheConsultation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	// The reminder falls at the start of the last working day, Monday 9 March.
+	remind := time.Date(2026, 3, 9, 0, 0, 0, 0, calendar.Location())
 	want := &tacitv1.Consultation{
 		Title:        "Dự thảo Quyết định ban hành Bảng giá đất năm 2026",
 		Summary:      "Xin ý kiến về bảng giá đất áp dụng từ 01/01/2026.",
@@ -39,9 +42,9 @@ func TestOpenRecordsTheConsultation(t *testing.T) {
 		OpenedBy:     leadP,
 		Addressees: []*tacitv1.Addressee{
 			{Agency: xayDung, AgencyName: "Sở Xây dựng", Level: tacitv1.AgencyLevel_AGENCY_LEVEL_PROVINCIAL,
-				State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING, Deadline: ts(deadline5wd)},
+				State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING, Deadline: ts(deadline5wd), ReminderTime: ts(remind)},
 			{Agency: phuong, AgencyName: "UBND phường Bến Nghé", Level: tacitv1.AgencyLevel_AGENCY_LEVEL_LOCAL,
-				State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING, Deadline: ts(deadline5wd)},
+				State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING, Deadline: ts(deadline5wd), ReminderTime: ts(remind)},
 		},
 	}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {

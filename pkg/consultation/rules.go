@@ -45,11 +45,12 @@ type Config struct {
 	Calendar           calendar.Calendar
 	MinNotice          time.Duration // shortest deadline accepted
 	DefaultWorkingDays int           // applied when no deadline is given
+	Reminder           Reminder      // when to remind before a deadline
 }
 
 // DefaultConfig is the contract's default: 15 working days, 1h notice.
 func DefaultConfig() Config {
-	return Config{Calendar: calendar.Vietnam(), MinNotice: time.Hour, DefaultWorkingDays: 15}
+	return Config{Calendar: calendar.Vietnam(), MinNotice: time.Hour, DefaultWorkingDays: 15, Reminder: DefaultReminder}
 }
 
 // Event is something the rules decided happened; callers append it to the
@@ -241,10 +242,12 @@ func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacit
 				a.GetName(), code, registry.LevelName(a.GetLevel()), registry.LevelName(leadAgency.GetLevel()))
 			continue
 		}
-		c.Addressees = append(c.Addressees, &tacitv1.Addressee{
+		ad := &tacitv1.Addressee{
 			Agency: code, AgencyName: a.GetName(), Level: a.GetLevel(), Escalated: escalated,
 			State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING, Deadline: ts(deadline),
-		})
+		}
+		scheduleReminder(cfg, ad, now)
+		c.Addressees = append(c.Addressees, ad)
 	}
 	if err := pre.Err(fault.FailedPrecondition, reasonMandate, "the consultation was not opened and nothing was stored: the listed addressees may not be consulted on this matter"); err != nil {
 		return nil, err
@@ -587,6 +590,7 @@ func DecideExtension(cfg Config, c *tacitv1.Consultation, agency, principal stri
 	x.State = tacitv1.ExtensionState_EXTENSION_STATE_GRANTED
 	prev := a.GetDeadline().AsTime()
 	a.Deadline = x.GetRequestedDeadline()
+	scheduleReminder(cfg, a, now)
 	return []Event{{Type: EventExtensionGranted, Agency: agency, Actor: principal, Time: now,
 		Details: fmt.Sprintf("extension for %s granted: deadline moved from %s to %s", agency, fmtTime(prev, loc), fmtTime(a.GetDeadline().AsTime(), loc))}}, nil
 }

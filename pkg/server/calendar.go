@@ -27,7 +27,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 	n, err := c.store.RecountDeadlines(ctx, now, version, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		evs := consultation.Materialize(rec, now, c.headAt, true)
 		evs = append(evs, consultation.Recount(c.rules, rec, now)...)
-		return auditEvents(evs, rec.GetId(), now), nil
+		return auditEvents(evs, rec, now), nil
 	}, func(changed int) []*tacitv1.AuditEvent {
 		from := prev
 		if from == "" {
@@ -40,6 +40,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	c.wake()
+	c.hub.signal()
 	return n, nil
 }
 

@@ -39,7 +39,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		}
 		c.Id, c.Name = id, "consultations/"+id
 		ev := consultation.OpenedEvent(c, p.String(), now)
-		return c, auditEvents([]consultation.Event{ev}, id, now), nil
+		return c, auditEvents([]consultation.Event{ev}, c, now), nil
 	})
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {
@@ -51,6 +51,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		c = consultation.Effective(c, s.clock.Now(), s.headAt)
 	} else {
 		s.wake()
+		s.hub.signal()
 	}
 	return &tacitv1.OpenConsultationResponse{Consultation: c}, nil
 }

@@ -35,6 +35,7 @@ type Options struct {
 	RegistryFile string
 	CalendarFile string
 	MinNotice    time.Duration
+	Reminder     consultation.Reminder
 	Timezone     string
 	// Explicit certificates; when all are empty a development PKI under
 	// DataDir/pki is created and used.
@@ -73,7 +74,10 @@ func Run(ctx context.Context, o Options) error {
 		overrides = ov
 	}
 	cal := calendar.New(loc, overrides)
-	rules := consultation.Config{Calendar: cal, MinNotice: o.MinNotice, DefaultWorkingDays: 15}
+	rules := consultation.Config{Calendar: cal, MinNotice: o.MinNotice, DefaultWorkingDays: 15, Reminder: o.Reminder}
+	if rules.Reminder == (consultation.Reminder{}) {
+		rules.Reminder = consultation.DefaultReminder
+	}
 
 	st, err := bolt.Open(o.DataDir, bolt.Options{})
 	if err != nil {
@@ -188,6 +192,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	hs.Shutdown()
+	core.StopWatchers()
 	done := make(chan struct{})
 	go func() { gs.GracefulStop(); close(done) }()
 	select {

@@ -43,6 +43,7 @@ type Core struct {
 	clientCAs *x509.CertPool // verifies client certificates
 
 	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
+	hub  *hub          // tells inbox watchers that something was written
 
 	// onSweep, when set, is told after each sweep (tests wait on it
 	// instead of sleeping).
@@ -55,7 +56,7 @@ func NewCore(ctx context.Context, st storage.Store, rules consultation.Config, c
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
-	c := &Core{store: st, rules: rules, clock: clock, log: log, kick: make(chan struct{}, 1)}
+	c := &Core{store: st, rules: rules, clock: clock, log: log, kick: make(chan struct{}, 1), hub: newHub()}
 	c.reg.Store(registry.New(fields, agencies))
 	return c, nil
 }
@@ -72,15 +73,26 @@ func (c *Core) wake() {
 	}
 }
 
-func auditEvents(evs []consultation.Event, consultationID string, recorded time.Time) []*tacitv1.AuditEvent {
+// auditEvents turns the rules' events on rec into audit entries, each with
+// the agencies whose inbox receives it.
+func auditEvents(evs []consultation.Event, rec *tacitv1.Consultation, recorded time.Time) []*tacitv1.AuditEvent {
 	out := make([]*tacitv1.AuditEvent, 0, len(evs))
 	for _, e := range evs {
 		out = append(out, &tacitv1.AuditEvent{
 			EventTime: timestamppb.New(recorded), Actor: e.Actor, Type: e.Type,
-			ConsultationId: consultationID, Agency: e.Agency, Rule: e.Rule, Details: e.Details,
+			ConsultationId: rec.GetId(), Agency: e.Agency, Rule: e.Rule, Details: e.Details,
+			Notified: consultation.Notify(rec, e),
 		})
 	}
 	return out
+}
+
+// settle adds the lead's notice when a change left no addressee pending.
+func settle(rec *tacitv1.Consultation, wasSettled bool, evs []consultation.Event, now time.Time) []consultation.Event {
+	if !wasSettled && rec.GetState() == tacitv1.ConsultationState_CONSULTATION_STATE_OPEN && consultation.Settled(rec) {
+		evs = append(evs, consultation.SettledEvent(rec, now))
+	}
+	return evs
 }
 
 // ImportRegistry validates and applies an import as actor, durably, and
@@ -118,12 +130,13 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, i
 	key := storage.IdempotencyKey{Principal: p.String(), Method: method, ID: requestID}
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		now := c.clock.Now()
+		was := consultation.Settled(rec)
 		deemed := consultation.Materialize(rec, now, c.headAt, true)
 		evs, err := fn(rec, now)
 		if err != nil {
 			return nil, err
 		}
-		return auditEvents(append(deemed, evs...), rec.GetId(), now), nil
+		return auditEvents(settle(rec, was, append(deemed, evs...), now), rec, now), nil
 	})
 	if err != nil {
 		return nil, err
@@ -131,6 +144,7 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, i
 	if replayed {
 		return consultation.Effective(out, c.clock.Now(), c.headAt), nil
 	}
+	c.hub.signal()
 	return out, nil
 }
 
@@ -140,9 +154,15 @@ func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
 		n, err := c.store.SweepDue(ctx, now, 1000, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			return auditEvents(consultation.Materialize(rec, now, c.headAt, true), rec.GetId(), now), nil
+			was := consultation.Settled(rec)
+			evs := consultation.SendReminders(c.rules, rec, now)
+			evs = append(evs, consultation.Materialize(rec, now, c.headAt, true)...)
+			return auditEvents(settle(rec, was, evs, now), rec, now), nil
 		})
 		total += n
+		if n > 0 {
+			c.hub.signal()
+		}
 		if err != nil || n < 1000 {
 			return total, err
 		}

@@ -126,12 +126,14 @@ type Store interface {
 	// (empty at the end).
 	List(ctx context.Context, q ListQuery) ([]*tacitv1.Consultation, string, error)
 
-	// NextDeadline returns the earliest deadline of any pending addressee of
-	// an open consultation.
+	// NextDeadline returns the earliest instant at which the sweeper has
+	// work: a deadline of a pending addressee of an open consultation, or a
+	// reminder not yet sent.
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	// SweepDue applies mutate, in one transaction, to every consultation
-	// with a pending addressee whose deadline is at or before now (at most
-	// limit consultations) and returns how many it changed.
+	// with a pending addressee whose deadline or unsent reminder is at or
+	// before now (at most limit consultations) and returns how many it
+	// changed.
 	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (int, error)
 
 	// RecordRejection appends the audit events of a refused opening and
@@ -151,6 +153,9 @@ type Store interface {
 
 	// ListDeemed returns deemed approvals and a cursor for the next page.
 	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)
+	// ListInbox returns the audit events notified to an agency, after a
+	// sequence number, in order.
+	ListInbox(ctx context.Context, agency string, afterSeq uint64, limit int) ([]*tacitv1.AuditEvent, error)
 	// ListEvents returns audit events after a sequence number.
 	ListEvents(ctx context.Context, q EventQuery) ([]*tacitv1.AuditEvent, error)
 	// VerifyAudit recomputes the hash chain.

@@ -737,7 +737,9 @@ type AuditEvent struct {
 	// SHA-256 of the previous entry.
 	PrevHash []byte `protobuf:"bytes,9,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
 	// SHA-256 over this entry's content and prev_hash.
-	Hash          []byte `protobuf:"bytes,10,opt,name=hash,proto3" json:"hash,omitempty"`
+	Hash []byte `protobuf:"bytes,10,opt,name=hash,proto3" json:"hash,omitempty"`
+	// Agencies whose inbox received this event.
+	Notified      []string `protobuf:"bytes,11,rep,name=notified,proto3" json:"notified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -838,6 +840,13 @@ func (x *AuditEvent) GetPrevHash() []byte {
 func (x *AuditEvent) GetHash() []byte {
 	if x != nil {
 		return x.Hash
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetNotified() []string {
+	if x != nil {
+		return x.Notified
 	}
 	return nil
 }
@@ -1081,7 +1090,7 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x06agency\x18\x04 \x01(\tR\x06agency\x12\x12\n" +
 	"\x04type\x18\x05 \x01(\tR\x04type\x120\n" +
 	"\x05since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xad\x02\n" +
+	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xc9\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x129\n" +
@@ -1095,7 +1104,8 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\adetails\x18\b \x01(\tR\adetails\x12\x1b\n" +
 	"\tprev_hash\x18\t \x01(\fR\bprevHash\x12\x12\n" +
 	"\x04hash\x18\n" +
-	" \x01(\fR\x04hash\"j\n" +
+	" \x01(\fR\x04hash\x12\x1a\n" +
+	"\bnotified\x18\v \x03(\tR\bnotified\"j\n" +
 	"\x12ListEventsResponse\x12,\n" +
 	"\x06events\x18\x01 \x03(\v2\x14.tacit.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x17\n" +

@@ -736,9 +736,14 @@ type Addressee struct {
 	// Set when the agency is deemed to agree.
 	DeemedApproval *DeemedApproval `protobuf:"bytes,9,opt,name=deemed_approval,json=deemedApproval,proto3" json:"deemed_approval,omitempty"`
 	// Extension requests, oldest first.
-	Extensions    []*Extension `protobuf:"bytes,10,rep,name=extensions,proto3" json:"extensions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Extensions []*Extension `protobuf:"bytes,10,rep,name=extensions,proto3" json:"extensions,omitempty"`
+	// When the reminder before the deadline is due (one working day before
+	// by default); unset when the deadline leaves no time for one.
+	ReminderTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=reminder_time,json=reminderTime,proto3" json:"reminder_time,omitempty"`
+	// When the reminder was sent, once sent.
+	ReminderSentTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=reminder_sent_time,json=reminderSentTime,proto3" json:"reminder_sent_time,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Addressee) Reset() {
@@ -837,6 +842,20 @@ func (x *Addressee) GetDeemedApproval() *DeemedApproval {
 func (x *Addressee) GetExtensions() []*Extension {
 	if x != nil {
 		return x.Extensions
+	}
+	return nil
+}
+
+func (x *Addressee) GetReminderTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReminderTime
+	}
+	return nil
+}
+
+func (x *Addressee) GetReminderSentTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReminderSentTime
 	}
 	return nil
 }
@@ -2523,14 +2542,19 @@ type InboxEvent struct {
 	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// When it happened.
 	EventTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
-	// What happened, e.g. `CONSULTATION_OPENED`, `REPLY`, `DEEMED_APPROVAL`.
+	// What happened: `CONSULTATION_OPENED`, `REMINDER`, `EXTENSION_GRANTED`,
+	// `EXTENSION_REFUSED`, `CONSULTATION_WITHDRAWN`, `CONSULTATION_CONCLUDED`,
+	// `DEEMED_APPROVAL` (for a consulted agency); `REPLY`, `REPLY_REVISED`,
+	// `EXTENSION_REQUESTED`, `DEEMED_APPROVAL`, `ALL_SETTLED` (for a lead).
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,4,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
 	// The agency concerned, when one.
 	Agency string `protobuf:"bytes,5,opt,name=agency,proto3" json:"agency,omitempty"`
 	// Human sentence.
-	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// The deadline concerned, for reminders and deemed approvals.
+	Deadline      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2607,6 +2631,13 @@ func (x *InboxEvent) GetMessage() string {
 	return ""
 }
 
+func (x *InboxEvent) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
 var File_tacit_v1_consultation_proto protoreflect.FileDescriptor
 
 const file_tacit_v1_consultation_proto_rawDesc = "" +
@@ -2648,7 +2679,7 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"conclusion\x12\x1b\n" +
 	"\topened_by\x18\x12 \x01(\tR\bopenedBy\x12;\n" +
 	"\vupdate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc5\x03\n" +
+	"updateTime\"\xd0\x04\n" +
 	"\tAddressee\x12\x16\n" +
 	"\x06agency\x18\x01 \x01(\tR\x06agency\x12\x1f\n" +
 	"\vagency_name\x18\x02 \x01(\tR\n" +
@@ -2663,7 +2694,9 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"\n" +
 	"extensions\x18\n" +
 	" \x03(\v2\x13.tacit.v1.ExtensionR\n" +
-	"extensions\"F\n" +
+	"extensions\x12?\n" +
+	"\rreminder_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\freminderTime\x12H\n" +
+	"\x12reminder_sent_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x10reminderSentTime\"F\n" +
 	"\x06Signer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x14.tacit.v1.SignerRoleR\x04role\"\x9f\x02\n" +
@@ -2785,7 +2818,7 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"\x11WatchInboxRequest\x12%\n" +
 	"\x0eafter_sequence\x18\x01 \x01(\x04R\rafterSequence\"@\n" +
 	"\x12WatchInboxResponse\x12*\n" +
-	"\x05event\x18\x01 \x01(\v2\x14.tacit.v1.InboxEventR\x05event\"\xd2\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x14.tacit.v1.InboxEventR\x05event\"\x8a\x02\n" +
 	"\n" +
 	"InboxEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x129\n" +
@@ -2794,7 +2827,8 @@ const file_tacit_v1_consultation_proto_rawDesc = "" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12'\n" +
 	"\x0fconsultation_id\x18\x04 \x01(\tR\x0econsultationId\x12\x16\n" +
 	"\x06agency\x18\x05 \x01(\tR\x06agency\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage*\x98\x01\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x126\n" +
+	"\bdeadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline*\x98\x01\n" +
 	"\x11ConsultationState\x12\"\n" +
 	"\x1eCONSULTATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CONSULTATION_STATE_OPEN\x10\x01\x12 \n" +
@@ -2914,60 +2948,63 @@ var file_tacit_v1_consultation_proto_depIdxs = []int32{
 	11, // 14: tacit.v1.Addressee.revisions:type_name -> tacit.v1.Reply
 	12, // 15: tacit.v1.Addressee.deemed_approval:type_name -> tacit.v1.DeemedApproval
 	13, // 16: tacit.v1.Addressee.extensions:type_name -> tacit.v1.Extension
-	3,  // 17: tacit.v1.Signer.role:type_name -> tacit.v1.SignerRole
-	2,  // 18: tacit.v1.Reply.position:type_name -> tacit.v1.Position
-	10, // 19: tacit.v1.Reply.signer:type_name -> tacit.v1.Signer
-	35, // 20: tacit.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
-	35, // 21: tacit.v1.DeemedApproval.effective_time:type_name -> google.protobuf.Timestamp
-	35, // 22: tacit.v1.Extension.requested_deadline:type_name -> google.protobuf.Timestamp
-	7,  // 23: tacit.v1.Extension.requested_rule:type_name -> tacit.v1.DeadlineRule
-	4,  // 24: tacit.v1.Extension.state:type_name -> tacit.v1.ExtensionState
-	35, // 25: tacit.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	35, // 26: tacit.v1.Extension.previous_deadline:type_name -> google.protobuf.Timestamp
-	35, // 27: tacit.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	35, // 28: tacit.v1.Withdrawal.withdraw_time:type_name -> google.protobuf.Timestamp
-	35, // 29: tacit.v1.Conclusion.conclude_time:type_name -> google.protobuf.Timestamp
-	36, // 30: tacit.v1.OpenConsultationRequest.within:type_name -> google.protobuf.Duration
-	35, // 31: tacit.v1.OpenConsultationRequest.deadline:type_name -> google.protobuf.Timestamp
-	8,  // 32: tacit.v1.OpenConsultationResponse.consultation:type_name -> tacit.v1.Consultation
-	8,  // 33: tacit.v1.GetConsultationResponse.consultation:type_name -> tacit.v1.Consultation
-	6,  // 34: tacit.v1.ListConsultationsRequest.mailbox:type_name -> tacit.v1.Mailbox
-	0,  // 35: tacit.v1.ListConsultationsRequest.state:type_name -> tacit.v1.ConsultationState
-	8,  // 36: tacit.v1.ListConsultationsResponse.consultations:type_name -> tacit.v1.Consultation
-	2,  // 37: tacit.v1.ReplyRequest.position:type_name -> tacit.v1.Position
-	10, // 38: tacit.v1.ReplyRequest.signer:type_name -> tacit.v1.Signer
-	8,  // 39: tacit.v1.ReplyResponse.consultation:type_name -> tacit.v1.Consultation
-	35, // 40: tacit.v1.RequestExtensionRequest.until:type_name -> google.protobuf.Timestamp
-	8,  // 41: tacit.v1.RequestExtensionResponse.consultation:type_name -> tacit.v1.Consultation
-	5,  // 42: tacit.v1.DecideExtensionRequest.decision:type_name -> tacit.v1.ExtensionDecision
-	8,  // 43: tacit.v1.DecideExtensionResponse.consultation:type_name -> tacit.v1.Consultation
-	8,  // 44: tacit.v1.WithdrawConsultationResponse.consultation:type_name -> tacit.v1.Consultation
-	8,  // 45: tacit.v1.ConcludeConsultationResponse.consultation:type_name -> tacit.v1.Consultation
-	34, // 46: tacit.v1.WatchInboxResponse.event:type_name -> tacit.v1.InboxEvent
-	35, // 47: tacit.v1.InboxEvent.event_time:type_name -> google.protobuf.Timestamp
-	16, // 48: tacit.v1.ConsultationService.OpenConsultation:input_type -> tacit.v1.OpenConsultationRequest
-	18, // 49: tacit.v1.ConsultationService.GetConsultation:input_type -> tacit.v1.GetConsultationRequest
-	20, // 50: tacit.v1.ConsultationService.ListConsultations:input_type -> tacit.v1.ListConsultationsRequest
-	22, // 51: tacit.v1.ConsultationService.Reply:input_type -> tacit.v1.ReplyRequest
-	24, // 52: tacit.v1.ConsultationService.RequestExtension:input_type -> tacit.v1.RequestExtensionRequest
-	26, // 53: tacit.v1.ConsultationService.DecideExtension:input_type -> tacit.v1.DecideExtensionRequest
-	28, // 54: tacit.v1.ConsultationService.WithdrawConsultation:input_type -> tacit.v1.WithdrawConsultationRequest
-	30, // 55: tacit.v1.ConsultationService.ConcludeConsultation:input_type -> tacit.v1.ConcludeConsultationRequest
-	32, // 56: tacit.v1.ConsultationService.WatchInbox:input_type -> tacit.v1.WatchInboxRequest
-	17, // 57: tacit.v1.ConsultationService.OpenConsultation:output_type -> tacit.v1.OpenConsultationResponse
-	19, // 58: tacit.v1.ConsultationService.GetConsultation:output_type -> tacit.v1.GetConsultationResponse
-	21, // 59: tacit.v1.ConsultationService.ListConsultations:output_type -> tacit.v1.ListConsultationsResponse
-	23, // 60: tacit.v1.ConsultationService.Reply:output_type -> tacit.v1.ReplyResponse
-	25, // 61: tacit.v1.ConsultationService.RequestExtension:output_type -> tacit.v1.RequestExtensionResponse
-	27, // 62: tacit.v1.ConsultationService.DecideExtension:output_type -> tacit.v1.DecideExtensionResponse
-	29, // 63: tacit.v1.ConsultationService.WithdrawConsultation:output_type -> tacit.v1.WithdrawConsultationResponse
-	31, // 64: tacit.v1.ConsultationService.ConcludeConsultation:output_type -> tacit.v1.ConcludeConsultationResponse
-	33, // 65: tacit.v1.ConsultationService.WatchInbox:output_type -> tacit.v1.WatchInboxResponse
-	57, // [57:66] is the sub-list for method output_type
-	48, // [48:57] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	35, // 17: tacit.v1.Addressee.reminder_time:type_name -> google.protobuf.Timestamp
+	35, // 18: tacit.v1.Addressee.reminder_sent_time:type_name -> google.protobuf.Timestamp
+	3,  // 19: tacit.v1.Signer.role:type_name -> tacit.v1.SignerRole
+	2,  // 20: tacit.v1.Reply.position:type_name -> tacit.v1.Position
+	10, // 21: tacit.v1.Reply.signer:type_name -> tacit.v1.Signer
+	35, // 22: tacit.v1.Reply.reply_time:type_name -> google.protobuf.Timestamp
+	35, // 23: tacit.v1.DeemedApproval.effective_time:type_name -> google.protobuf.Timestamp
+	35, // 24: tacit.v1.Extension.requested_deadline:type_name -> google.protobuf.Timestamp
+	7,  // 25: tacit.v1.Extension.requested_rule:type_name -> tacit.v1.DeadlineRule
+	4,  // 26: tacit.v1.Extension.state:type_name -> tacit.v1.ExtensionState
+	35, // 27: tacit.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	35, // 28: tacit.v1.Extension.previous_deadline:type_name -> google.protobuf.Timestamp
+	35, // 29: tacit.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	35, // 30: tacit.v1.Withdrawal.withdraw_time:type_name -> google.protobuf.Timestamp
+	35, // 31: tacit.v1.Conclusion.conclude_time:type_name -> google.protobuf.Timestamp
+	36, // 32: tacit.v1.OpenConsultationRequest.within:type_name -> google.protobuf.Duration
+	35, // 33: tacit.v1.OpenConsultationRequest.deadline:type_name -> google.protobuf.Timestamp
+	8,  // 34: tacit.v1.OpenConsultationResponse.consultation:type_name -> tacit.v1.Consultation
+	8,  // 35: tacit.v1.GetConsultationResponse.consultation:type_name -> tacit.v1.Consultation
+	6,  // 36: tacit.v1.ListConsultationsRequest.mailbox:type_name -> tacit.v1.Mailbox
+	0,  // 37: tacit.v1.ListConsultationsRequest.state:type_name -> tacit.v1.ConsultationState
+	8,  // 38: tacit.v1.ListConsultationsResponse.consultations:type_name -> tacit.v1.Consultation
+	2,  // 39: tacit.v1.ReplyRequest.position:type_name -> tacit.v1.Position
+	10, // 40: tacit.v1.ReplyRequest.signer:type_name -> tacit.v1.Signer
+	8,  // 41: tacit.v1.ReplyResponse.consultation:type_name -> tacit.v1.Consultation
+	35, // 42: tacit.v1.RequestExtensionRequest.until:type_name -> google.protobuf.Timestamp
+	8,  // 43: tacit.v1.RequestExtensionResponse.consultation:type_name -> tacit.v1.Consultation
+	5,  // 44: tacit.v1.DecideExtensionRequest.decision:type_name -> tacit.v1.ExtensionDecision
+	8,  // 45: tacit.v1.DecideExtensionResponse.consultation:type_name -> tacit.v1.Consultation
+	8,  // 46: tacit.v1.WithdrawConsultationResponse.consultation:type_name -> tacit.v1.Consultation
+	8,  // 47: tacit.v1.ConcludeConsultationResponse.consultation:type_name -> tacit.v1.Consultation
+	34, // 48: tacit.v1.WatchInboxResponse.event:type_name -> tacit.v1.InboxEvent
+	35, // 49: tacit.v1.InboxEvent.event_time:type_name -> google.protobuf.Timestamp
+	35, // 50: tacit.v1.InboxEvent.deadline:type_name -> google.protobuf.Timestamp
+	16, // 51: tacit.v1.ConsultationService.OpenConsultation:input_type -> tacit.v1.OpenConsultationRequest
+	18, // 52: tacit.v1.ConsultationService.GetConsultation:input_type -> tacit.v1.GetConsultationRequest
+	20, // 53: tacit.v1.ConsultationService.ListConsultations:input_type -> tacit.v1.ListConsultationsRequest
+	22, // 54: tacit.v1.ConsultationService.Reply:input_type -> tacit.v1.ReplyRequest
+	24, // 55: tacit.v1.ConsultationService.RequestExtension:input_type -> tacit.v1.RequestExtensionRequest
+	26, // 56: tacit.v1.ConsultationService.DecideExtension:input_type -> tacit.v1.DecideExtensionRequest
+	28, // 57: tacit.v1.ConsultationService.WithdrawConsultation:input_type -> tacit.v1.WithdrawConsultationRequest
+	30, // 58: tacit.v1.ConsultationService.ConcludeConsultation:input_type -> tacit.v1.ConcludeConsultationRequest
+	32, // 59: tacit.v1.ConsultationService.WatchInbox:input_type -> tacit.v1.WatchInboxRequest
+	17, // 60: tacit.v1.ConsultationService.OpenConsultation:output_type -> tacit.v1.OpenConsultationResponse
+	19, // 61: tacit.v1.ConsultationService.GetConsultation:output_type -> tacit.v1.GetConsultationResponse
+	21, // 62: tacit.v1.ConsultationService.ListConsultations:output_type -> tacit.v1.ListConsultationsResponse
+	23, // 63: tacit.v1.ConsultationService.Reply:output_type -> tacit.v1.ReplyResponse
+	25, // 64: tacit.v1.ConsultationService.RequestExtension:output_type -> tacit.v1.RequestExtensionResponse
+	27, // 65: tacit.v1.ConsultationService.DecideExtension:output_type -> tacit.v1.DecideExtensionResponse
+	29, // 66: tacit.v1.ConsultationService.WithdrawConsultation:output_type -> tacit.v1.WithdrawConsultationResponse
+	31, // 67: tacit.v1.ConsultationService.ConcludeConsultation:output_type -> tacit.v1.ConcludeConsultationResponse
+	33, // 68: tacit.v1.ConsultationService.WatchInbox:output_type -> tacit.v1.WatchInboxResponse
+	60, // [60:69] is the sub-list for method output_type
+	51, // [51:60] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_tacit_v1_consultation_proto_init() }

@@ -42,8 +42,10 @@ var (
 	bAuditAgency   = []byte("audit_agency")       // agency 0 seq(8) -> ""
 	bStats         = []byte("stats")              // agency 0 day(4) -> counters
 	bStatsPending  = []byte("stats_pending")      // agency -> pending now
+	bReminders     = []byte("reminders")          // remind-at(8) id(8) agency -> ""
+	bInbox         = []byte("inbox")              // agency 0 seq(8) -> "": audit entries notified to it
 
-	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending}
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox}
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
@@ -338,9 +340,10 @@ func (s *Store) Get(ctx context.Context, idStr string) (*tacitv1.Consultation, e
 
 // index keys derived from a record.
 type indexKeys struct {
-	pending [][]byte
-	deemed  []deemedKey
-	party   map[string]byte
+	pending   [][]byte
+	reminders [][]byte
+	deemed    []deemedKey
+	party     map[string]byte
 }
 
 type deemedKey struct {
@@ -362,6 +365,9 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 		case tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING:
 			if open {
 				k.pending = append(k.pending, concat(timeKey(a.GetDeadline().AsTime()), idb, []byte(a.GetAgency())))
+				if a.GetReminderTime() != nil && a.GetReminderSentTime() == nil {
+					k.reminders = append(k.reminders, concat(timeKey(a.GetReminderTime().AsTime()), idb, []byte(a.GetAgency())))
+				}
 			}
 		case tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED:
 			eff := timeKey(a.GetDeemedApproval().GetEffectiveTime().AsTime())
@@ -406,6 +412,17 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 	}
 	for _, k := range nk.pending {
 		if err := pending.Put(k, nil); err != nil {
+			return nil, err
+		}
+	}
+	reminders := tx.Bucket(bReminders)
+	for _, k := range ok.reminders {
+		if err := reminders.Delete(k); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range nk.reminders {
+		if err := reminders.Put(k, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -543,9 +560,12 @@ func (s *Store) List(ctx context.Context, q storage.ListQuery) ([]*tacitv1.Consu
 // NextDeadline implements storage.Store.
 func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bPending).Cursor().First()
-		if k != nil {
-			t, ok = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))), true
+		for _, b := range [][]byte{bPending, bReminders} {
+			if k, _ := tx.Bucket(b).Cursor().First(); k != nil {
+				if at := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))); !ok || at.Before(t) {
+					t, ok = at, true
+				}
+			}
 		}
 		return nil
 	})
@@ -560,12 +580,14 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 		end := timeKey(now)
 		var ids []uint64
 		seen := map[uint64]bool{}
-		cur := tx.Bucket(bPending).Cursor()
-		for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids) < limit; k, _ = cur.Next() {
-			id := binary.BigEndian.Uint64(k[8:16])
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
+		for _, b := range [][]byte{bPending, bReminders} {
+			cur := tx.Bucket(b).Cursor()
+			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids) < limit; k, _ = cur.Next() {
+				id := binary.BigEndian.Uint64(k[8:16])
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
 			}
 		}
 		for _, id := range ids {
@@ -712,7 +734,7 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 		return nil
 	}
 	meta, audit := tx.Bucket(bMeta), tx.Bucket(bAudit)
-	byCons, byAgency := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency)
+	byCons, byAgency, inbox := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency), tx.Bucket(bInbox)
 	var seq uint64
 	var prev []byte
 	if v := meta.Get(kAuditHead); v != nil {
@@ -740,6 +762,11 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 		}
 		for _, a := range eventAgencies(e) {
 			if err := byAgency.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
+				return err
+			}
+		}
+		for _, a := range e.GetNotified() {
+			if err := inbox.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
 				return err
 			}
 		}
@@ -829,6 +856,28 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv
 			}
 			if (!q.Since.IsZero() && t.Before(q.Since)) || (q.Keep != nil && !q.Keep(e)) {
 				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListInbox implements storage.Store.
+func (s *Store) ListInbox(ctx context.Context, agency string, afterSeq uint64, limit int) ([]*tacitv1.AuditEvent, error) {
+	var out []*tacitv1.AuditEvent
+	if afterSeq == ^uint64(0) {
+		return nil, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(agency), 0)
+		audit := tx.Bucket(bAudit)
+		cur := tx.Bucket(bInbox).Cursor()
+		for k, _ := cur.Seek(concat(prefix, u64(afterSeq+1))); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < limit; k, _ = cur.Next() {
+			e := &tacitv1.AuditEvent{}
+			if err := unmarshal(audit.Get(k[len(prefix):]), e); err != nil {
+				return err
 			}
 			out = append(out, e)
 		}
