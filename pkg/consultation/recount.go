@@ -30,11 +30,14 @@ func Recount(cfg Config, c *tacitv1.Consultation, now time.Time) []Event {
 	base := c.GetDeadline().AsTime()
 	rule := c.GetDeadlineRule()
 	if rule.GetWorkingDays() > 0 && rule.GetCalendarVersion() != cal.Version() {
-		if next := cal.Deadline(rule.GetFrom().AsTime(), int(rule.GetWorkingDays())); moves(base, next) {
+		next := cal.Deadline(rule.GetFrom().AsTime(), int(rule.GetWorkingDays()))
+		if moves(base, next) {
 			c.Deadline = ts(next)
 			base = next
 		}
-		if base.After(now) {
+		// The rule names the calendar that gives the stored deadline; a
+		// passed deadline keeps the calendar it was counted with.
+		if next.Equal(base) && base.After(now) {
 			rule.CalendarVersion = cal.Version()
 		}
 	}
@@ -67,6 +70,7 @@ func Recount(cfg Config, c *tacitv1.Consultation, now time.Time) []Event {
 			if x.GetState() == tacitv1.ExtensionState_EXTENSION_STATE_REQUESTED && x.GetRequestedRule().GetWorkingDays() > 0 {
 				cur := a.GetDeadline().AsTime()
 				x.PreviousDeadline = ts(cur)
+				x.RequestedRule.From = ts(cur)
 				x.RequestedDeadline = ts(cal.Deadline(cur.Add(-time.Nanosecond), int(x.GetRequestedRule().GetWorkingDays())))
 				x.RequestedRule.CalendarVersion = cal.Version()
 			}

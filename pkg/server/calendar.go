@@ -24,11 +24,16 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := c.clock.Now()
-	n, err := c.store.RecountDeadlines(ctx, now, version, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	moved := 0 // consultations whose deadlines moved
+	_, err = c.store.RecountDeadlines(ctx, now, version, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		evs := consultation.Materialize(rec, now, c.headAt, true)
-		evs = append(evs, consultation.Recount(c.rules, rec, now)...)
-		return auditEvents(evs, rec, now), nil
-	}, func(changed int) []*tacitv1.AuditEvent {
+		recounted := consultation.Recount(c.rules, rec, now)
+		if len(recounted) > 0 {
+			moved++
+		}
+		return auditEvents(append(evs, recounted...), rec, now), nil
+	}, func(int) []*tacitv1.AuditEvent {
+		changed := moved
 		from := prev
 		if from == "" {
 			from = "(none recorded)"
@@ -41,7 +46,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 	}
 	c.wake()
 	c.hub.signal()
-	return n, nil
+	return moved, nil
 }
 
 // CalendarServer implements tacit.v1.CalendarService.
