@@ -151,7 +151,9 @@ type Store interface {
 	// changed, and records version as the calendar in force.
 	RecountDeadlines(ctx context.Context, now time.Time, version string, mutate Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error)
 
-	// ListDeemed returns deemed approvals and a cursor for the next page.
+	// ListDeemed returns deemed approvals and a cursor for the next page. A
+	// page may be short (even empty) with a cursor when Keep rejects many
+	// rows: each call reads a bounded number of index entries.
 	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)
 	// ListInbox returns the audit events notified to an agency, after a
 	// sequence number, in order.

@@ -686,6 +686,7 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 			start = prefix
 		}
 		var k, v, last []byte
+		scanned, maxScan := 0, max(2000, 20*q.Limit)
 		if q.After != nil {
 			k, v = cur.Seek(q.After)
 			if bytes.Equal(k, q.After) {
@@ -699,11 +700,18 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 			if !q.Until.IsZero() && !eff.Before(q.Until) {
 				break
 			}
+			if scanned++; scanned > maxScan && len(out) < q.Limit {
+				// A selective filter: return what was found with a cursor
+				// (AIP-158 allows short pages) rather than walk the index.
+				next = bytes.Clone(last)
+				return nil
+			}
 			r := &tacitv1.DeemedApprovalRecord{}
 			if err := unmarshal(v, r); err != nil {
 				return err
 			}
 			if q.Keep != nil && !q.Keep(r) {
+				last = k
 				continue
 			}
 			if len(out) == q.Limit {
