@@ -575,39 +575,60 @@ func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err err
 // SweepDue implements storage.Store.
 func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		n = 0
+	err := s.db.Update(func(tx *bolt.Tx) (err error) {
 		end := timeKey(now)
-		var ids []uint64
-		seen := map[uint64]bool{}
+		var ids idSet
 		for _, b := range [][]byte{bPending, bReminders} {
 			cur := tx.Bucket(b).Cursor()
-			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids) < limit; k, _ = cur.Next() {
-				id := binary.BigEndian.Uint64(k[8:16])
-				if !seen[id] {
-					seen[id] = true
-					ids = append(ids, id)
-				}
+			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids.list) < limit; k, _ = cur.Next() {
+				ids.add(binary.BigEndian.Uint64(k[8:16]))
 			}
 		}
-		for _, id := range ids {
-			old, err := get(tx, id)
-			if err != nil {
-				return err
-			}
-			c := proto.Clone(old).(*tacitv1.Consultation)
-			events, err := mutate(c)
-			if err != nil {
-				return err
-			}
-			if _, err := s.put(tx, id, old, c, events); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		n, err = s.mutateAll(tx, ids.list, mutate)
+		return err
 	})
 	return n, err
+}
+
+// idSet collects consultation ids in first-seen order.
+type idSet struct {
+	list []uint64
+	seen map[uint64]bool
+}
+
+func (s *idSet) add(id uint64) {
+	if s.seen == nil {
+		s.seen = map[uint64]bool{}
+	}
+	if !s.seen[id] {
+		s.seen[id] = true
+		s.list = append(s.list, id)
+	}
+}
+
+// mutateAll applies mutate to each consultation and stores those it
+// changed, returning how many.
+func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (int, error) {
+	n := 0
+	for _, id := range ids {
+		old, err := get(tx, id)
+		if err != nil {
+			return n, err
+		}
+		c := proto.Clone(old).(*tacitv1.Consultation)
+		events, err := mutate(c)
+		if err != nil {
+			return n, err
+		}
+		if proto.Equal(old, c) && len(events) == 0 {
+			continue
+		}
+		if _, err := s.put(tx, id, old, c, events); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // CalendarVersion implements storage.Store.
@@ -622,34 +643,14 @@ func (s *Store) CalendarVersion(ctx context.Context) (v string, err error) {
 // RecountDeadlines implements storage.Store.
 func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version string, mutate storage.Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		n = 0
-		var ids []uint64
-		seen := map[uint64]bool{}
+	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+		var ids idSet
 		cur := tx.Bucket(bPending).Cursor()
 		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {
-			if id := binary.BigEndian.Uint64(k[8:16]); !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
+			ids.add(binary.BigEndian.Uint64(k[8:16]))
 		}
-		for _, id := range ids {
-			old, err := get(tx, id)
-			if err != nil {
-				return err
-			}
-			c := proto.Clone(old).(*tacitv1.Consultation)
-			evs, err := mutate(c)
-			if err != nil {
-				return err
-			}
-			if proto.Equal(old, c) {
-				continue
-			}
-			if _, err := s.put(tx, id, old, c, evs); err != nil {
-				return err
-			}
-			n++
+		if n, err = s.mutateAll(tx, ids.list, mutate); err != nil {
+			return err
 		}
 		if err := appendEvents(tx, summary(n)); err != nil {
 			return err
