@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -78,27 +77,17 @@ extension. -o csv writes UTF-8 with a BOM for spreadsheets.`,
 				case "json":
 					return printJSON(e.stdout, &tacitv1.ListDeemedApprovalsResponse{DeemedApprovals: all})
 				case "jsonl":
-					ms := make([]proto.Message, len(all))
-					for i, r := range all {
-						ms[i] = r
-					}
-					return printJSONL(e.stdout, ms)
+					return printJSONL(e.stdout, all)
 				}
 				header := []string{"CONSULTATION", "TITLE", "LEAD", "AGENCY", "EFFECTIVE (DEADLINE)", "RESPONSIBLE HEAD", "EXTENSION ASKED"}
 				var rows [][]string
 				for _, r := range all {
 					rows = append(rows, []string{r.GetConsultationId(), r.GetTitle(), r.GetLead(), r.GetAgency(), fmtDeadline(r.GetEffectiveTime()), r.GetResponsibleHead(), yesNo(r.GetExtensionRequested())})
 				}
-				if e.output == "csv" {
-					return writeCSV(e.stdout, header, rows)
+				if e.output == "table" {
+					fmt.Fprintf(e.stderr, "%d deemed approval(s).\n", len(rows))
 				}
-				t := newTable(e.stdout, header...)
-				for _, r := range rows {
-					r[1] = truncate(r[1], 50)
-					t.row(r...)
-				}
-				fmt.Fprintf(e.stderr, "%d deemed approval(s).\n", len(rows))
-				return t.flush()
+				return printRows(e, header, rows, map[int]int{1: 50})
 			})
 		},
 	}
@@ -166,11 +155,7 @@ silence rate exceeds it, worst first. Figures are kept per day (Vietnam time).`,
 				case "json":
 					return printJSON(e.stdout, res)
 				case "jsonl":
-					ms := make([]proto.Message, len(res.GetStats()))
-					for i, r := range res.GetStats() {
-						ms[i] = r
-					}
-					return printJSONL(e.stdout, ms)
+					return printJSONL(e.stdout, res.GetStats())
 				}
 				header := []string{"AGENCY", "RECEIVED", "ON TIME", "DEEMED", "SILENCE", "EXT ASKED", "EXT GRANTED", "PENDING", "MEDIAN WD", "P90 WD", "OPENED", "REFUSED", "ESCALATED"}
 				var rows [][]string
@@ -180,17 +165,10 @@ silence rate exceeds it, worst first. Figures are kept per day (Vietnam time).`,
 						fmt.Sprintf("%g", r.GetMedianReplyWorkingDays()), fmt.Sprintf("%g", r.GetP90ReplyWorkingDays()),
 						i64(r.GetConsultationsOpened()), i64(r.GetRejectedAttempts()), i64(r.GetEscalations())})
 				}
-				if e.output == "csv" {
-					return writeCSV(e.stdout, header, rows)
-				}
-				if th > 0 {
+				if th > 0 && e.output == "table" {
 					fmt.Fprintf(e.stderr, "%d agency(ies) with a silence rate over %g%%.\n", len(rows), 100*th)
 				}
-				t := newTable(e.stdout, header...)
-				for _, r := range rows {
-					t.row(r...)
-				}
-				return t.flush()
+				return printRows(e, header, rows, nil)
 			})
 		},
 	}
@@ -240,26 +218,14 @@ func newAuditLogCommand(e *env) *cobra.Command {
 				case "json":
 					return printJSON(e.stdout, &tacitv1.ListEventsResponse{Events: all})
 				case "jsonl":
-					ms := make([]proto.Message, len(all))
-					for i, r := range all {
-						ms[i] = r
-					}
-					return printJSONL(e.stdout, ms)
+					return printJSONL(e.stdout, all)
 				}
 				header := []string{"SEQ", "TIME", "ACTOR", "TYPE", "CONSULTATION", "AGENCY", "DETAILS"}
 				var rows [][]string
 				for _, ev := range all {
 					rows = append(rows, []string{strconv.FormatUint(ev.GetSequence(), 10), fmtTS(ev.GetEventTime()), ev.GetActor(), ev.GetType(), ev.GetConsultationId(), ev.GetAgency(), ev.GetDetails()})
 				}
-				if e.output == "csv" {
-					return writeCSV(e.stdout, header, rows)
-				}
-				t := newTable(e.stdout, header...)
-				for _, r := range rows {
-					r[6] = truncate(r[6], 90)
-					t.row(r...)
-				}
-				return t.flush()
+				return printRows(e, header, rows, map[int]int{6: 90})
 			})
 		},
 	}

@@ -83,15 +83,10 @@ Dates are ISO (2026-02-26) so scripts can read them.`,
 			for _, d := range res.GetDays() {
 				rows = append(rows, []string{d.GetDate(), weekdayOf(d.GetDate(), lang), d.GetKind(), d.GetReason()})
 			}
-			if e.output == "csv" {
-				return writeCSV(e.stdout, header, rows)
+			if e.output == "table" {
+				fmt.Fprintf(e.stderr, "Calendar %s (%s), %d.\n", res.GetVersion(), res.GetTimeZone(), res.GetYear())
 			}
-			fmt.Fprintf(e.stderr, "Calendar %s (%s), %d.\n", res.GetVersion(), res.GetTimeZone(), res.GetYear())
-			t := newTable(e.stdout, header...)
-			for _, r := range rows {
-				t.row(r...)
-			}
-			return t.flush()
+			return printRows(e, header, rows, nil)
 		},
 	}
 

@@ -330,11 +330,7 @@ func printConsultations(e *env, cs []*tacitv1.Consultation) error {
 	case "json":
 		return printJSON(e.stdout, &tacitv1.ListConsultationsResponse{Consultations: cs})
 	case "jsonl":
-		ms := make([]proto.Message, len(cs))
-		for i, c := range cs {
-			ms[i] = c
-		}
-		return printJSONL(e.stdout, ms)
+		return printJSONL(e.stdout, cs)
 	}
 	header := []string{"ID", "STATE", "LEAD", "TITLE", "DEADLINE", "PENDING", "REPLIED", "DEEMED"}
 	var rows [][]string
@@ -342,18 +338,10 @@ func printConsultations(e *env, cs []*tacitv1.Consultation) error {
 		p, r, d := counts(c)
 		rows = append(rows, []string{c.GetId(), stateName(c.GetState()), c.GetLead(), c.GetTitle(), fmtDeadline(c.GetDeadline()), strconv.Itoa(p), strconv.Itoa(r), strconv.Itoa(d)})
 	}
-	if e.output == "csv" {
-		return writeCSV(e.stdout, header, rows)
-	}
-	t := newTable(e.stdout, header...)
-	for _, r := range rows {
-		r[3] = truncate(r[3], 60)
-		t.row(r...)
-	}
-	if len(rows) == 0 {
+	if len(rows) == 0 && e.output == "table" {
 		fmt.Fprintln(e.stderr, "No consultations.")
 	}
-	return t.flush()
+	return printRows(e, header, rows, map[int]int{3: 60})
 }
 
 // printResult prints a mutated consultation: json, or a one-line summary and

@@ -106,7 +106,7 @@ func printJSON(w io.Writer, m proto.Message) error {
 	return err
 }
 
-func printJSONL(w io.Writer, ms []proto.Message) error {
+func printJSONL[T proto.Message](w io.Writer, ms []T) error {
 	for _, m := range ms {
 		b, err := protojson.Marshal(m)
 		if err != nil {
@@ -140,6 +140,22 @@ func (t *table) row(cells ...string) {
 }
 
 func (t *table) flush() error { return t.tw.Flush() }
+
+// printRows prints rows as csv or as an aligned table, cutting the cells of
+// the columns in cut to the given width in the table.
+func printRows(e *env, header []string, rows [][]string, cut map[int]int) error {
+	if e.output == "csv" {
+		return writeCSV(e.stdout, header, rows)
+	}
+	t := newTable(e.stdout, header...)
+	for _, r := range rows {
+		for col, width := range cut {
+			r[col] = truncate(r[col], width)
+		}
+		t.row(r...)
+	}
+	return t.flush()
+}
 
 // writeCSV writes UTF-8 with a byte-order mark so spreadsheets keep
 // Vietnamese text intact.

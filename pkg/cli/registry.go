@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/registry"
@@ -51,26 +50,14 @@ func newAgencyCommand(e *env) *cobra.Command {
 				case "json":
 					return printJSON(e.stdout, &tacitv1.ListAgenciesResponse{Agencies: all})
 				case "jsonl":
-					ms := make([]proto.Message, len(all))
-					for i, a := range all {
-						ms[i] = a
-					}
-					return printJSONL(e.stdout, ms)
+					return printJSONL(e.stdout, all)
 				}
 				header := []string{"CODE", "NAME", "LEVEL", "HEAD", "MANDATE", "ACTIVE"}
 				var rows [][]string
 				for _, a := range all {
 					rows = append(rows, []string{a.GetCode(), a.GetName(), registry.LevelName(a.GetLevel()), a.GetHead(), strings.Join(a.GetMandate(), ", "), yesNo(a.GetActive())})
 				}
-				if e.output == "csv" {
-					return writeCSV(e.stdout, header, rows)
-				}
-				t := newTable(e.stdout, header...)
-				for _, r := range rows {
-					r[4] = truncate(r[4], 50)
-					t.row(r...)
-				}
-				return t.flush()
+				return printRows(e, header, rows, map[int]int{4: 50})
 			})
 		},
 	}
@@ -177,24 +164,13 @@ func newFieldCommand(e *env) *cobra.Command {
 				case "json":
 					return printJSON(e.stdout, res)
 				case "jsonl":
-					ms := make([]proto.Message, len(res.GetFields()))
-					for i, f := range res.GetFields() {
-						ms[i] = f
-					}
-					return printJSONL(e.stdout, ms)
+					return printJSONL(e.stdout, res.GetFields())
 				}
 				var rows [][]string
 				for _, f := range res.GetFields() {
 					rows = append(rows, []string{f.GetCode(), f.GetName()})
 				}
-				if e.output == "csv" {
-					return writeCSV(e.stdout, []string{"CODE", "NAME"}, rows)
-				}
-				t := newTable(e.stdout, "CODE", "NAME")
-				for _, r := range rows {
-					t.row(r...)
-				}
-				return t.flush()
+				return printRows(e, []string{"CODE", "NAME"}, rows, nil)
 			})
 		},
 	})
