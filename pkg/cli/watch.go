@@ -42,7 +42,11 @@ even across a server restart. Ctrl-C stops.`,
 			}
 			backoff := 200 * time.Millisecond
 			for {
+				before := after
 				err := watchOnce(ctx, e, c, &after, once)
+				if after != before {
+					backoff = 200 * time.Millisecond // it worked for a while: retry quickly again
+				}
 				if err == nil || ctx.Err() != nil || once {
 					return err
 				}

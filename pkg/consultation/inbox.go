@@ -119,12 +119,12 @@ func SendReminders(cfg Config, c *tacitv1.Consultation, now time.Time) []Event {
 		if a.GetState() != tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING || a.GetReminderTime() == nil || a.GetReminderSentTime() != nil {
 			continue
 		}
-		at := a.GetReminderTime().AsTime()
-		if at.After(now) {
-			continue
+		at, dl := a.GetReminderTime().AsTime(), a.GetDeadline().AsTime()
+		if at.After(now) || !dl.After(now) {
+			continue // not yet; or too late for a reminder: the deadline has passed
 		}
 		a.ReminderSentTime = ts(now)
-		evs = append(evs, Event{Type: EventReminder, Agency: a.GetAgency(), Actor: SystemActor, Time: at,
+		evs = append(evs, Event{Type: EventReminder, Agency: a.GetAgency(), Actor: SystemActor, Time: at, Deadline: dl,
 			Details: fmt.Sprintf("reminder (văn bản nhắc nhở): %s has not replied to consultation %s %q; its deadline is %s, after which it is deemed to agree",
 				a.GetAgency(), c.GetId(), c.GetTitle(), fmtTime(a.GetDeadline().AsTime(), loc))})
 	}

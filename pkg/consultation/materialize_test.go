@@ -60,7 +60,7 @@ func TestMaterializeSilenceIsConsent(t *testing.T) {
 				}
 				wantEv := consultation.Event{
 					Type: consultation.EventDeemedApproval, Agency: a.GetAgency(), Actor: consultation.SystemActor,
-					Rule: consultation.SilenceRule, Time: deadline5wd,
+					Rule: consultation.SilenceRule, Time: deadline5wd, Deadline: deadline5wd,
 				}
 				got := evs[i]
 				wantContains(t, "event details", got.Details, a.GetAgency(), "deemed to agree", want.ResponsibleHead)

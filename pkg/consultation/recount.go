@@ -61,7 +61,7 @@ func Recount(cfg Config, c *tacitv1.Consultation, now time.Time) []Event {
 		if moves(old, d) {
 			a.Deadline = ts(d)
 			scheduleReminder(cfg, a, now)
-			evs = append(evs, Event{Type: EventDeadlineRecomputed, Agency: a.GetAgency(), Actor: SystemActor, Time: now,
+			evs = append(evs, Event{Type: EventDeadlineRecomputed, Agency: a.GetAgency(), Actor: SystemActor, Time: now, Deadline: d,
 				Rule:    "calendar " + cal.Version(),
 				Details: fmt.Sprintf("deadline of %s recomputed with calendar %s: %s -> %s", a.GetAgency(), cal.Version(), fmtTime(old, loc), fmtTime(d, loc))})
 		}

@@ -62,6 +62,9 @@ type Event struct {
 	Rule    string // for automatic decisions
 	Details string
 	Time    time.Time
+	// Deadline is the deadline concerned, when one (reminders, deemed
+	// approvals, recomputed deadlines).
+	Deadline time.Time
 }
 
 // Event types.
@@ -359,7 +362,7 @@ func Materialize(c *tacitv1.Consultation, now time.Time, headAt HeadAt, recorded
 			}
 		}
 		evs = append(evs, Event{
-			Type: EventDeemedApproval, Agency: a.GetAgency(), Actor: SystemActor, Rule: SilenceRule, Time: dl,
+			Type: EventDeemedApproval, Agency: a.GetAgency(), Actor: SystemActor, Rule: SilenceRule, Time: dl, Deadline: dl,
 			Details: fmt.Sprintf("%s did not reply by its deadline %s and is deemed to agree; responsible head: %s", a.GetAgency(), dl.UTC().Format(time.RFC3339), head),
 		})
 	}

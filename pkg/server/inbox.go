@@ -47,7 +47,7 @@ func (c *Core) StopWatchers() { c.hub.stop() }
 
 func inboxEvent(e *tacitv1.AuditEvent) *tacitv1.InboxEvent {
 	return &tacitv1.InboxEvent{Sequence: e.GetSequence(), EventTime: e.GetEventTime(), Type: e.GetType(),
-		ConsultationId: e.GetConsultationId(), Agency: e.GetAgency(), Message: e.GetDetails()}
+		ConsultationId: e.GetConsultationId(), Agency: e.GetAgency(), Message: e.GetDetails(), Deadline: e.GetDeadline()}
 }
 
 const watchBatch = 256

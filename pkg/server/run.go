@@ -161,7 +161,9 @@ func Run(ctx context.Context, o Options) error {
 		grpc.ChainUnaryInterceptor(core.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(core.StreamInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		// Ping idle connections every 30s so idle inbox streams live through
+		// proxies that cut connections silent for a minute.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 	)
 	tacitv1.RegisterConsultationServiceServer(gs, ConsultationServer{Core: core})
 	tacitv1.RegisterRegistryServiceServer(gs, RegistryServer{Core: core})

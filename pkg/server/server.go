@@ -78,11 +78,15 @@ func (c *Core) wake() {
 func auditEvents(evs []consultation.Event, rec *tacitv1.Consultation, recorded time.Time) []*tacitv1.AuditEvent {
 	out := make([]*tacitv1.AuditEvent, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, &tacitv1.AuditEvent{
+		ae := &tacitv1.AuditEvent{
 			EventTime: timestamppb.New(recorded), Actor: e.Actor, Type: e.Type,
 			ConsultationId: rec.GetId(), Agency: e.Agency, Rule: e.Rule, Details: e.Details,
 			Notified: consultation.Notify(rec, e),
-		})
+		}
+		if !e.Deadline.IsZero() {
+			ae.Deadline = timestamppb.New(e.Deadline)
+		}
+		out = append(out, ae)
 	}
 	return out
 }

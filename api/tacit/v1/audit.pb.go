@@ -739,7 +739,10 @@ type AuditEvent struct {
 	// SHA-256 over this entry's content and prev_hash.
 	Hash []byte `protobuf:"bytes,10,opt,name=hash,proto3" json:"hash,omitempty"`
 	// Agencies whose inbox received this event.
-	Notified      []string `protobuf:"bytes,11,rep,name=notified,proto3" json:"notified,omitempty"`
+	Notified []string `protobuf:"bytes,11,rep,name=notified,proto3" json:"notified,omitempty"`
+	// The deadline concerned, for reminders, deemed approvals and
+	// recomputed deadlines.
+	Deadline      *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -847,6 +850,13 @@ func (x *AuditEvent) GetHash() []byte {
 func (x *AuditEvent) GetNotified() []string {
 	if x != nil {
 		return x.Notified
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
 	}
 	return nil
 }
@@ -1090,7 +1100,7 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\x06agency\x18\x04 \x01(\tR\x06agency\x12\x12\n" +
 	"\x04type\x18\x05 \x01(\tR\x04type\x120\n" +
 	"\x05since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xc9\x02\n" +
+	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x81\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x129\n" +
@@ -1105,7 +1115,8 @@ const file_tacit_v1_audit_proto_rawDesc = "" +
 	"\tprev_hash\x18\t \x01(\fR\bprevHash\x12\x12\n" +
 	"\x04hash\x18\n" +
 	" \x01(\fR\x04hash\x12\x1a\n" +
-	"\bnotified\x18\v \x03(\tR\bnotified\"j\n" +
+	"\bnotified\x18\v \x03(\tR\bnotified\x126\n" +
+	"\bdeadline\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\"j\n" +
 	"\x12ListEventsResponse\x12,\n" +
 	"\x06events\x18\x01 \x03(\v2\x14.tacit.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x17\n" +
@@ -1161,20 +1172,21 @@ var file_tacit_v1_audit_proto_depIdxs = []int32{
 	11, // 7: tacit.v1.ListEventsRequest.since:type_name -> google.protobuf.Timestamp
 	11, // 8: tacit.v1.ListEventsRequest.until:type_name -> google.protobuf.Timestamp
 	11, // 9: tacit.v1.AuditEvent.event_time:type_name -> google.protobuf.Timestamp
-	7,  // 10: tacit.v1.ListEventsResponse.events:type_name -> tacit.v1.AuditEvent
-	0,  // 11: tacit.v1.AuditService.ListDeemedApprovals:input_type -> tacit.v1.ListDeemedApprovalsRequest
-	3,  // 12: tacit.v1.AuditService.ListAgencyStats:input_type -> tacit.v1.ListAgencyStatsRequest
-	6,  // 13: tacit.v1.AuditService.ListEvents:input_type -> tacit.v1.ListEventsRequest
-	9,  // 14: tacit.v1.AuditService.VerifyAuditLog:input_type -> tacit.v1.VerifyAuditLogRequest
-	2,  // 15: tacit.v1.AuditService.ListDeemedApprovals:output_type -> tacit.v1.ListDeemedApprovalsResponse
-	5,  // 16: tacit.v1.AuditService.ListAgencyStats:output_type -> tacit.v1.ListAgencyStatsResponse
-	8,  // 17: tacit.v1.AuditService.ListEvents:output_type -> tacit.v1.ListEventsResponse
-	10, // 18: tacit.v1.AuditService.VerifyAuditLog:output_type -> tacit.v1.VerifyAuditLogResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 10: tacit.v1.AuditEvent.deadline:type_name -> google.protobuf.Timestamp
+	7,  // 11: tacit.v1.ListEventsResponse.events:type_name -> tacit.v1.AuditEvent
+	0,  // 12: tacit.v1.AuditService.ListDeemedApprovals:input_type -> tacit.v1.ListDeemedApprovalsRequest
+	3,  // 13: tacit.v1.AuditService.ListAgencyStats:input_type -> tacit.v1.ListAgencyStatsRequest
+	6,  // 14: tacit.v1.AuditService.ListEvents:input_type -> tacit.v1.ListEventsRequest
+	9,  // 15: tacit.v1.AuditService.VerifyAuditLog:input_type -> tacit.v1.VerifyAuditLogRequest
+	2,  // 16: tacit.v1.AuditService.ListDeemedApprovals:output_type -> tacit.v1.ListDeemedApprovalsResponse
+	5,  // 17: tacit.v1.AuditService.ListAgencyStats:output_type -> tacit.v1.ListAgencyStatsResponse
+	8,  // 18: tacit.v1.AuditService.ListEvents:output_type -> tacit.v1.ListEventsResponse
+	10, // 19: tacit.v1.AuditService.VerifyAuditLog:output_type -> tacit.v1.VerifyAuditLogResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tacit_v1_audit_proto_init() }
