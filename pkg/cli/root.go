@@ -107,6 +107,7 @@ type client struct {
 	registry  tacitv1.RegistryServiceClient
 	audit     tacitv1.AuditServiceClient
 	calendar  tacitv1.CalendarServiceClient
+	admin     tacitv1.AdminServiceClient
 	principal string
 }
 
@@ -154,6 +155,7 @@ func (e *env) dial() (*client, error) {
 		registry: tacitv1.NewRegistryServiceClient(conn),
 		audit:    tacitv1.NewAuditServiceClient(conn),
 		calendar: tacitv1.NewCalendarServiceClient(conn),
+		admin:    tacitv1.NewAdminServiceClient(conn),
 	}, nil
 }
 

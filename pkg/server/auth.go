@@ -80,6 +80,7 @@ func requestID(ctx context.Context) string {
 
 func (c *Core) logCall(method string, p pki.Principal, start time.Time, err error, ctx context.Context) {
 	code := status.Code(err)
+	c.metrics.observe(method, code, time.Since(start))
 	lvl := zerolog.InfoLevel
 	switch code {
 	case codes.Internal, codes.Unknown, codes.DataLoss:

@@ -63,6 +63,8 @@ func (s ConsultationServer) WatchInbox(req *tacitv1.WatchInboxRequest, stream gr
 		return fault.New(fault.PermissionDenied, "PERMISSION_DENIED", "%s has no inbox: only agencies watch their inbox (--as CODE)", p)
 	}
 	after := req.GetAfterSequence()
+	s.watchers.Add(1)
+	defer s.watchers.Add(-1)
 	for {
 		wake := s.hub.wait() // taken before reading, so no write is missed
 		evs, err := s.store.ListInbox(ctx, p.Name, after, watchBatch)

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -36,7 +39,10 @@ type Options struct {
 	CalendarFile string
 	MinNotice    time.Duration
 	Reminder     consultation.Reminder
-	Timezone     string
+	// MetricsListen, when set, serves Prometheus metrics at /metrics on
+	// this address (plain HTTP: keep it on a private interface).
+	MetricsListen string
+	Timezone      string
 	// Explicit certificates; when all are empty a development PKI under
 	// DataDir/pki is created and used.
 	TLSCert, TLSKey, ClientCA string
@@ -169,19 +175,46 @@ func Run(ctx context.Context, o Options) error {
 	tacitv1.RegisterRegistryServiceServer(gs, RegistryServer{Core: core})
 	tacitv1.RegisterAuditServiceServer(gs, AuditServer{Core: core})
 	tacitv1.RegisterCalendarServiceServer(gs, CalendarServer{Core: core})
+	tacitv1.RegisterAdminServiceServer(gs, AdminServer{Core: core})
 	hs := health.NewServer()
+	services := []string{"", tacitv1.ConsultationService_ServiceDesc.ServiceName, tacitv1.RegistryService_ServiceDesc.ServiceName,
+		tacitv1.AuditService_ServiceDesc.ServiceName, tacitv1.CalendarService_ServiceDesc.ServiceName, tacitv1.AdminService_ServiceDesc.ServiceName}
+	setHealth := func(st healthpb.HealthCheckResponse_ServingStatus) {
+		for _, svc := range services {
+			hs.SetServingStatus(svc, st)
+		}
+	}
+	setHealth(healthpb.HealthCheckResponse_NOT_SERVING) // until the sweeper has caught up
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 
+	if o.MetricsListen != "" {
+		core.metrics = newMetrics(core)
+		mlis, err := net.Listen("tcp", o.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(core.metrics.registry, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mlis) }()
+		defer msrv.Close()
+		log.Info().Str("listen", mlis.Addr().String()).Msg("metrics at /metrics")
+	}
+
+	// Serving once the sweeper has caught up on deadlines that passed while
+	// the service was down (reads are right before that too: they show the
+	// effective state).
+	var ready sync.Once
+	core.onSweep = func(int, time.Time) {
+		ready.Do(func() { setHealth(healthpb.HealthCheckResponse_SERVING) })
+	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); core.RunSweeper(sweepCtx) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- gs.Serve(lis) }()
-	for _, svc := range []string{"", tacitv1.ConsultationService_ServiceDesc.ServiceName, tacitv1.RegistryService_ServiceDesc.ServiceName, tacitv1.AuditService_ServiceDesc.ServiceName, tacitv1.CalendarService_ServiceDesc.ServiceName} {
-		hs.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
-	}
 	log.Info().Str("listen", lis.Addr().String()).Str("data", o.DataDir).Int("agencies", core.Registry().Len()).
 		Str("timezone", loc.String()).Str("calendar", cal.Version()).Dur("min_notice", o.MinNotice).Msg("tacit is serving")
 

@@ -45,6 +45,10 @@ type Core struct {
 	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
 	hub  *hub          // tells inbox watchers that something was written
 
+	started  time.Time
+	watchers atomic.Int32 // inbox streams open now
+	metrics  *metrics     // nil when not exported
+
 	// onSweep, when set, is told after each sweep (tests wait on it
 	// instead of sleeping).
 	onSweep func(n int, asOf time.Time)
@@ -56,7 +60,7 @@ func NewCore(ctx context.Context, st storage.Store, rules consultation.Config, c
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
-	c := &Core{store: st, rules: rules, clock: clock, log: log, kick: make(chan struct{}, 1), hub: newHub()}
+	c := &Core{store: st, rules: rules, clock: clock, log: log, kick: make(chan struct{}, 1), hub: newHub(), started: clock.Now()}
 	c.reg.Store(registry.New(fields, agencies))
 	return c, nil
 }

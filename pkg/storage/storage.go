@@ -7,6 +7,7 @@ package storage
 
 import (
 	"context"
+	"io"
 	"time"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -104,6 +105,15 @@ type Verification struct {
 	HeadHash    []byte
 }
 
+// Counts are the store's running totals, for operators.
+type Counts struct {
+	Consultations, OpenConsultations, PendingAddressees, DeemedApprovals int64
+	AuditEntries                                                         uint64
+	DataBytes                                                            int64
+	PageWrites                                                           int64         // pages written to disk since the store was opened
+	WriteTime                                                            time.Duration // time spent writing them (and syncing)
+}
+
 // Store keeps consultations, the registry and the audit trail.
 type Store interface {
 	// LoadRegistry returns every stored field and agency.
@@ -162,6 +172,12 @@ type Store interface {
 	ListEvents(ctx context.Context, q EventQuery) ([]*tacitv1.AuditEvent, error)
 	// VerifyAudit recomputes the hash chain.
 	VerifyAudit(ctx context.Context) (Verification, error)
+
+	// Counts returns running totals without scanning records.
+	Counts(ctx context.Context) (Counts, error)
+	// Backup writes a consistent copy of the whole store to w while
+	// writes go on, and returns its size.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
 
 	Close() error
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -46,6 +47,8 @@ type dayDelta struct {
 type statsDelta struct {
 	days    map[string]map[uint32]*dayDelta
 	pending map[string]int64
+	// store-wide totals: open consultations, deemed approvals
+	open, deemed int64
 }
 
 func newStatsDelta() *statsDelta {
@@ -83,6 +86,13 @@ func pendingNow(c *tacitv1.Consultation, a *tacitv1.Addressee) int64 {
 // diff records what changed from old (nil when new) to c.
 func (d *statsDelta) diff(old, c *tacitv1.Consultation) {
 	created := c.GetCreateTime().AsTime()
+	isOpen := func(x *tacitv1.Consultation) int64 {
+		if x != nil && x.GetState() == tacitv1.ConsultationState_CONSULTATION_STATE_OPEN {
+			return 1
+		}
+		return 0
+	}
+	d.open += isOpen(c) - isOpen(old)
 	if old == nil {
 		d.add(c.GetLead(), created, fOpened, 1)
 		for _, a := range c.GetAddressees() {
@@ -120,6 +130,7 @@ func (d *statsDelta) diff(old, c *tacitv1.Consultation) {
 		deemed := tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED
 		if a.GetState() == deemed && oa.GetState() != deemed {
 			d.add(code, a.GetDeemedApproval().GetEffectiveTime().AsTime(), fDeemed, 1)
+			d.deemed++
 		}
 		for i, x := range a.GetExtensions() {
 			var ox *tacitv1.Extension
@@ -204,7 +215,58 @@ func (d *statsDelta) apply(tx *bolt.Tx) error {
 			return err
 		}
 	}
+	meta := tx.Bucket(bMeta)
+	for _, t := range []struct {
+		key []byte
+		n   int64
+	}{{kOpenTotal, d.open}, {kDeemedTotal, d.deemed}} {
+		if t.n == 0 {
+			continue
+		}
+		v, _ := binary.Varint(meta.Get(t.key))
+		if err := meta.Put(t.key, binary.AppendVarint(nil, v+t.n)); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+var (
+	kOpenTotal   = []byte("open_consultations")
+	kDeemedTotal = []byte("deemed_approvals")
+)
+
+// Counts implements storage.Store.
+func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
+	var c storage.Counts
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		c.Consultations = int64(tx.Bucket(bConsultations).Sequence())
+		c.OpenConsultations, _ = binary.Varint(meta.Get(kOpenTotal))
+		c.DeemedApprovals, _ = binary.Varint(meta.Get(kDeemedTotal))
+		if v := meta.Get(kAuditHead); v != nil {
+			c.AuditEntries = binary.BigEndian.Uint64(v[:8])
+		}
+		c.DataBytes = tx.Size()
+		return tx.Bucket(bStatsPending).ForEach(func(_, v []byte) error {
+			n, _ := binary.Varint(v)
+			c.PendingAddressees += n
+			return nil
+		})
+	})
+	st := s.db.Stats().TxStats
+	c.PageWrites, c.WriteTime = st.GetWrite(), st.GetWriteTime()
+	return c, err
+}
+
+// Backup implements storage.Store: one read transaction sees a consistent
+// snapshot, and bbolt copies it page by page while writers go on.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (n int64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
 }
 
 // RecordRejection implements storage.Store.
