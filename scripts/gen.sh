@@ -7,3 +7,4 @@ export PATH="$PWD/.tools/bin:$PATH"
 buf lint
 rm -rf api/tacit
 buf generate
+scripts/gen-docs.sh
