@@ -63,7 +63,9 @@ deemed to agree, dated at the deadline, with its head responsible.
 
 'tacit serve' runs the service; every other command is a client of it and
 identifies itself with a client certificate (--as picks one from the PKI
-folder that 'tacit serve' created).`,
+folder that 'tacit serve' created).
+
+` + completionHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -96,7 +98,16 @@ folder that 'tacit serve' created).`,
 		newAuditCommand(e),
 		newCalendarCommand(e),
 		newWatchCommand(e),
+		newStatusCommand(e),
+		newAdminCommand(e),
 	)
+	// cobra's `completion bash|zsh|fish|powershell`, listed in the help.
+	root.CompletionOptions = cobra.CompletionOptions{HiddenDefaultCmd: false}
+	root.InitDefaultCompletionCmd()
+	if c := findCommand(root, "completion"); c != nil {
+		c.Long += "\n" + completionHelp
+	}
+	attachCompletions(root, e)
 	return root
 }
 

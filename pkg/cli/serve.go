@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/pki"
@@ -16,35 +19,70 @@ import (
 
 func newServeCommand(e *env) *cobra.Command {
 	var o server.Options
-	var logFormat, logLevel, remindBefore string
+	var logFormat, logLevel, remindBefore, configFile string
+	var showConfig bool
 	cmd := &cobra.Command{
-		Use:   "serve [--data D] [--listen A] [--demo] [--registry FILE] [--min-notice DUR] [--timezone TZ] [--calendar FILE]",
+		Use:   "serve [--data D] [--listen A] [--demo] [--registry FILE] [--min-notice DUR] [--timezone TZ] [--calendar FILE] [--config FILE] [--print-config]",
 		Short: "Run the tacit service",
 		Long: `Run the service. With no flags it keeps its data in ./tacit-data, listens on
 127.0.0.1:7443 and uses mutual TLS from a development PKI that it creates under
 ./tacit-data/pki (a CA, a server certificate for localhost and a client
 certificate for every agency of the registry, admin:admin and
 auditor:auditor). --demo loads the bundled sample registry into a fresh data
-folder. For production give --tls-cert, --tls-key and --client-ca.`,
-		Example: "  tacit serve --demo\n  tacit serve --data /var/lib/tacit --listen 0.0.0.0:7443 --tls-cert server.crt --tls-key server.key --client-ca ca.crt",
-		Args:    cobra.NoArgs,
+folder. For production give --tls-cert, --tls-key and --client-ca.
+
+Configuration. Every flag below can also be given by an environment variable
+TACIT_<FLAG>, the flag name upper-cased with '-' turned into '_' (--data:
+TACIT_DATA, --min-notice: TACIT_MIN_NOTICE, --tls-cert: TACIT_TLS_CERT,
+--log-level: TACIT_LOG_LEVEL; an empty variable counts as unset), and by an
+optional config file (--config FILE, or TACIT_CONFIG): a JSON object whose
+keys are the flag names and whose values are written as on the command line,
+for example
+
+  {"data": "/var/lib/tacit", "listen": "0.0.0.0:7443", "min-notice": "0s", "demo": true}
+
+Keys that are not settings are refused, naming the key. Paths are used as
+given (a relative path is relative to the working folder, not to the file).
+A setting given in several places takes the first of: the command line, the
+environment, the config file, the built-in default. Every value is checked
+at start; an invalid one stops the service with an error that names the
+setting and where it came from, e.g.
+
+  invalid value "abc" for --min-notice (from TACIT_MIN_NOTICE): time: invalid duration "abc"
+
+--print-config prints the effective configuration, every setting with its
+value and its source (flag, env TACIT_X, file PATH or default), as a table
+or with -o json, and exits without serving.`,
+		Example: `  tacit serve --demo
+  tacit serve --data /var/lib/tacit --listen 0.0.0.0:7443 --tls-cert server.crt --tls-key server.key --client-ca ca.crt
+  TACIT_DATA=/var/lib/tacit TACIT_LOG_LEVEL=warn tacit serve
+  tacit serve --config /etc/tacit/tacit.json --print-config`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showConfig {
+				if err := e.checkOutput("table", "json"); err != nil {
+					return err
+				}
+			}
+			cfg, err := resolveConfig(cmd.LocalFlags(), os.LookupEnv, serveChecks)
+			if err != nil {
+				return err
+			}
+			if showConfig {
+				return printConfig(e, cfg)
+			}
 			var w = e.stderr
 			if logFormat == "console" {
 				w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.RFC3339}
-			} else if logFormat != "json" {
-				return usageError{fmt.Sprintf("--log-format %q: use json or console", logFormat)}
 			}
-			lvl, err := zerolog.ParseLevel(logLevel)
-			if err != nil {
-				return usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", logLevel)}
-			}
+			lvl, _ := zerolog.ParseLevel(logLevel) // checked by resolveConfig
 			o.Log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
-			wd, d, err := parseWithin(remindBefore)
-			if err != nil {
-				return usageError{"--remind-before: " + err.Error()}
-			}
+			wd, d, _ := parseWithin(remindBefore) // checked by resolveConfig
 			o.Reminder = consultation.Reminder{WorkingDays: int(wd), Before: d}
+			if cfg.File != "" {
+				o.Log.Info().Str("config", cfg.File).Msg("configuration read from file")
+			}
+			server.Version = Version
 			if err := server.Run(cmd.Context(), o); err != nil {
 				o.Log.Error().Err(err).Msg("tacit serve failed")
 				return err
@@ -53,20 +91,72 @@ folder. For production give --tls-cert, --tls-key and --client-ca.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data", getenv("TACIT_DATA", DefaultDataDir), "data folder [TACIT_DATA]")
-	f.StringVar(&o.Listen, "listen", getenv("TACIT_LISTEN", DefaultServer), "address to listen on [TACIT_LISTEN]")
+	f.StringVar(&o.DataDir, "data", DefaultDataDir, "data folder")
+	f.StringVar(&o.Listen, "listen", DefaultServer, "address to listen on")
 	f.BoolVar(&o.Demo, "demo", false, "load the bundled sample registry into a fresh data folder")
 	f.StringVar(&o.RegistryFile, "registry", "", "import this registry file at start (idempotent)")
-	f.StringVar(&o.CalendarFile, "calendar", getenv("TACIT_CALENDAR", ""), "operator's calendar file: the government's yearly schedule (days off, working Saturdays) [TACIT_CALENDAR]")
+	f.StringVar(&o.CalendarFile, "calendar", "", "operator's calendar file: the government's yearly schedule (days off, working Saturdays)")
 	f.DurationVar(&o.MinNotice, "min-notice", time.Hour, "shortest deadline accepted (demos and tests may use 0s)")
 	f.StringVar(&o.Timezone, "timezone", "Asia/Ho_Chi_Minh", "time zone in which working days are counted")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "server certificate (production PKI)")
 	f.StringVar(&o.TLSKey, "tls-key", "", "server key (production PKI)")
 	f.StringVar(&o.ClientCA, "client-ca", "", "CA that signs client certificates (production PKI)")
-	f.StringVar(&remindBefore, "remind-before", getenv("TACIT_REMIND_BEFORE", "1wd"), "when to remind an addressee before its deadline: working days (1wd) or a duration (2h) [TACIT_REMIND_BEFORE]")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, plain HTTP (off when empty; keep it private)")
+	f.StringVar(&remindBefore, "remind-before", "1wd", "when to remind an addressee before its deadline: working days (1wd) or a duration (2h)")
 	f.StringVar(&logFormat, "log-format", "json", "json or console")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.VisitAll(func(fl *pflag.Flag) {
+		if isSetting(fl) {
+			fl.Usage += " [" + envName(fl.Name) + "]"
+		}
+	})
+	f.StringVar(&configFile, configFlag, "", "JSON config file of settings keyed by flag name [TACIT_CONFIG]")
+	f.BoolVar(&showConfig, printConfigFlag, false, "print the effective configuration with the source of every setting, and exit")
 	return cmd
+}
+
+// serveChecks validate settings beyond their type, so that a bad value
+// fails at start naming the setting and its source.
+var serveChecks = map[string]settingCheck{
+	"listen": func(v string) error {
+		_, _, err := net.SplitHostPort(v)
+		return err
+	},
+	"metrics-listen": func(v string) error {
+		if v == "" {
+			return nil
+		}
+		_, _, err := net.SplitHostPort(v)
+		return err
+	},
+	"min-notice": func(v string) error {
+		if d, err := time.ParseDuration(v); err == nil && d < 0 {
+			return errors.New("negative: give 0s or more")
+		}
+		return nil
+	},
+	"timezone": func(v string) error {
+		if _, err := time.LoadLocation(v); err != nil {
+			return fmt.Errorf("not a known time zone (%v): use an IANA name such as Asia/Ho_Chi_Minh", err)
+		}
+		return nil
+	},
+	"remind-before": func(v string) error {
+		_, _, err := parseWithin(v)
+		return err
+	},
+	"log-format": func(v string) error {
+		if v != "json" && v != "console" {
+			return errors.New("use json or console")
+		}
+		return nil
+	},
+	"log-level": func(v string) error {
+		if _, err := zerolog.ParseLevel(v); err != nil || v == "" {
+			return errors.New("use debug, info, warn or error")
+		}
+		return nil
+	},
 }
 
 func newPKICommand(e *env) *cobra.Command {
