@@ -102,6 +102,11 @@ or with -o json, and exits without serving.`,
 	f.StringVar(&o.TLSKey, "tls-key", "", "server key (production PKI)")
 	f.StringVar(&o.ClientCA, "client-ca", "", "CA that signs client certificates (production PKI)")
 	f.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, plain HTTP (off when empty; keep it private)")
+	o.Limits = server.DefaultLimits
+	f.Float64Var(&o.Limits.Rate, "rate-limit", server.DefaultLimits.Rate, "requests a second each principal may send (0: no limit); more get RESOURCE_EXHAUSTED with a retry delay")
+	f.IntVar(&o.Limits.Burst, "rate-burst", server.DefaultLimits.Burst, "requests a principal may send at once above --rate-limit")
+	f.IntVar(&o.Limits.WatchersPerPrincipal, "max-watchers", server.DefaultLimits.WatchersPerPrincipal, "inbox streams one principal may keep open")
+	f.IntVar(&o.MaxConnections, "max-connections", 10000, "connections the server accepts at once")
 	f.StringVar(&remindBefore, "remind-before", "1wd", "when to remind an addressee before its deadline: working days (1wd) or a duration (2h)")
 	f.StringVar(&logFormat, "log-format", "json", "json or console")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

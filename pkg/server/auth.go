@@ -125,6 +125,9 @@ func (c *Core) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnarySe
 	if err := rejectBadUTF8(req); err != nil {
 		return nil, err
 	}
+	if err := c.limiter.allow(p); err != nil {
+		return nil, err
+	}
 	resp, err = handler(context.WithValue(ctx, principalKey{}, p), req)
 	return resp, toStatus(err)
 }
@@ -152,5 +155,13 @@ func (c *Core) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Strea
 	if err != nil {
 		return err
 	}
+	if err := c.limiter.allow(p); err != nil {
+		return err
+	}
+	release, err := c.limiter.openStream(p)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return toStatus(handler(srv, wrappedStream{ss, context.WithValue(ss.Context(), principalKey{}, p)}))
 }

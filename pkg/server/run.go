@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -42,7 +43,11 @@ type Options struct {
 	// MetricsListen, when set, serves Prometheus metrics at /metrics on
 	// this address (plain HTTP: keep it on a private interface).
 	MetricsListen string
-	Timezone      string
+	// Limits on each principal's requests and streams; MaxConnections
+	// bounds open connections (0: 10,000).
+	Limits         Limits
+	MaxConnections int
+	Timezone       string
 	// Explicit certificates; when all are empty a development PKI under
 	// DataDir/pki is created and used.
 	TLSCert, TLSKey, ClientCA string
@@ -155,15 +160,22 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	core.clientCAs = tlsConf.ClientCAs
+	core.limiter = newLimiter(o.Limits)
 	tlsConf.ClientAuth = tls.RequestClientCert // verified per call in authenticate
 
 	lis, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another server using it? choose another with --listen)", o.Listen, err)
 	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 10000
+	}
+	lis = netutil.LimitListener(lis, o.MaxConnections)
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsConf)),
 		grpc.ForceServerCodecV2(newCodec()),
+		grpc.MaxConcurrentStreams(256),
+		grpc.MaxRecvMsgSize(4<<20),
 		grpc.ChainUnaryInterceptor(core.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(core.StreamInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),

@@ -48,6 +48,7 @@ type Core struct {
 	started  time.Time
 	watchers atomic.Int32 // inbox streams open now
 	metrics  *metrics     // nil when not exported
+	limiter  *limiter     // nil: no limits (tests)
 
 	// onSweep, when set, is told after each sweep (tests wait on it
 	// instead of sleeping).
