@@ -15,7 +15,7 @@ import (
 )
 
 func newCalendarCommand(e *env) *cobra.Command {
-	var file, lang string
+	var file string
 	var remote bool
 	cmd := &cobra.Command{
 		Use:   "calendar",
@@ -29,13 +29,13 @@ Dates are ISO (2026-02-26) so scripts can read them.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&file, "calendar", "", "operator's calendar file (days off, working Saturdays) on top of the built-in rules")
-	pf.StringVar(&lang, "lang", "en", "language of the reasons: vi or en")
 	pf.BoolVar(&remote, "remote", false, "ask the running server (--server) for its effective calendar")
 
+	lang := func() string { return e.lang }
 	local := func() (calendar.Explainer, calendar.Lang, error) {
-		l, err := calendar.ParseLang(lang)
+		l, err := calendar.ParseLang(lang())
 		if err != nil {
-			return nil, "", usageError{fmt.Sprintf("--lang %q: use vi or en", lang)}
+			return nil, "", usageError{fmt.Sprintf("--lang %q: use vi or en", lang())}
 		}
 		var o *calendar.Overrides
 		if file != "" {
@@ -62,7 +62,7 @@ Dates are ISO (2026-02-26) so scripts can read them.`,
 			var res *tacitv1.GetCalendarResponse
 			if remote {
 				err = e.call(cmd, func(ctx context.Context, c *client) error {
-					res, err = c.calendar.GetCalendar(ctx, &tacitv1.GetCalendarRequest{Year: int32(year), Language: lang})
+					res, err = c.calendar.GetCalendar(ctx, &tacitv1.GetCalendarRequest{Year: int32(year), Language: lang()})
 					return err
 				})
 				if err != nil {
@@ -81,7 +81,7 @@ Dates are ISO (2026-02-26) so scripts can read them.`,
 			header := []string{"DATE", "WEEKDAY", "KIND", "REASON"}
 			var rows [][]string
 			for _, d := range res.GetDays() {
-				rows = append(rows, []string{d.GetDate(), weekdayOf(d.GetDate(), lang), d.GetKind(), d.GetReason()})
+				rows = append(rows, []string{d.GetDate(), weekdayOf(d.GetDate(), lang()), d.GetKind(), d.GetReason()})
 			}
 			if e.output == "table" {
 				fmt.Fprintf(e.stderr, "Calendar %s (%s), %d.\n", res.GetVersion(), res.GetTimeZone(), res.GetYear())
@@ -114,7 +114,7 @@ day. Prints the deadline and every day skipped with the reason.`,
 			var res *tacitv1.ComputeDeadlineResponse
 			if remote {
 				err = e.call(cmd, func(ctx context.Context, c *client) error {
-					res, err = c.calendar.ComputeDeadline(ctx, &tacitv1.ComputeDeadlineRequest{From: timestamppb.New(start), WorkingDays: int32(days), Language: lang})
+					res, err = c.calendar.ComputeDeadline(ctx, &tacitv1.ComputeDeadlineRequest{From: timestamppb.New(start), WorkingDays: int32(days), Language: lang()})
 					return err
 				})
 				if err != nil {
@@ -140,7 +140,7 @@ day. Prints the deadline and every day skipped with the reason.`,
 			fmt.Fprintf(e.stdout, "Skipped %d day(s):\n", len(res.GetSkipped()))
 			t := newTable(e.stdout)
 			for _, d := range res.GetSkipped() {
-				t.row("  "+d.GetDate(), weekdayOf(d.GetDate(), lang), d.GetReason())
+				t.row("  "+d.GetDate(), weekdayOf(d.GetDate(), lang()), d.GetReason())
 			}
 			return t.flush()
 		},

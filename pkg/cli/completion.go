@@ -262,7 +262,7 @@ func (e *env) completions() ([]argCompletion, []flagCompletion) {
 		{"audit stats", "agency", agencies},
 		{"audit log", "agency", agencies},
 		{"audit log", "consultation", all},
-		{"calendar", "lang", fixed(langChoices...)},
+		{"", "lang", fixed(langChoices...)},
 		{"serve", "log-level", fixed(logLevelChoices...)},
 		{"serve", "log-format", fixed(logFmtChoices...)},
 	}

@@ -27,7 +27,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	}
 	code := ExitOK
 	if err != nil {
-		code = printError(&stderr, err)
+		code = printError(&stderr, err, "en")
 	}
 	return stdout.String(), stderr.String(), code
 }

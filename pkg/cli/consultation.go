@@ -115,7 +115,7 @@ applies. The id is printed on standard output; a summary on standard error.`,
 				}
 				k := res.GetConsultation()
 				fmt.Fprintln(e.stdout, k.GetId())
-				fmt.Fprintf(e.stderr, "Opened consultation %s %q; %d addressee(s), deadline %s.\n", k.GetId(), k.GetTitle(), len(k.GetAddressees()), fmtDeadline(k.GetDeadline()))
+				fmt.Fprintln(e.stderr, e.tf("Opened consultation %s %q; %d addressee(s), deadline %s.", k.GetId(), k.GetTitle(), len(k.GetAddressees()), fmtDeadline(k.GetDeadline())))
 				return nil
 			})
 		},
@@ -170,74 +170,74 @@ func addresseeStateName(s tacitv1.AddresseeState) string {
 func printConsultation(e *env, c *tacitv1.Consultation) error {
 	w := e.stdout
 	t := newTable(w)
-	t.row("Consultation:", c.GetId())
-	t.row("Title:", c.GetTitle())
-	t.row("State:", stateName(c.GetState()))
-	t.row("Lead:", c.GetLeadName()+" ("+c.GetLead()+")")
-	t.row("Fields:", strings.Join(c.GetFields(), ", "))
-	t.row("Legal basis:", c.GetLegalBasis())
+	t.row(e.t("Consultation:"), c.GetId())
+	t.row(e.t("Title:"), c.GetTitle())
+	t.row(e.t("State:"), e.t(stateName(c.GetState())))
+	t.row(e.t("Lead:"), c.GetLeadName()+" ("+c.GetLead()+")")
+	t.row(e.t("Fields:"), strings.Join(c.GetFields(), ", "))
+	t.row(e.t("Legal basis:"), c.GetLegalBasis())
 	if c.GetSummary() != "" {
-		t.row("Summary:", c.GetSummary())
+		t.row(e.t("Summary:"), c.GetSummary())
 	}
-	t.row("Opened:", fmtTS(c.GetCreateTime())+" by "+c.GetOpenedBy())
+	t.row(e.t("Opened:"), fmtTS(c.GetCreateTime())+" "+e.t("by")+" "+c.GetOpenedBy())
 	rule := c.GetDeadlineRule()
-	how := "explicit instant"
+	how := e.t("explicit instant")
 	switch {
 	case rule.GetWorkingDays() > 0:
-		how = fmt.Sprintf("%d working days (%s)", rule.GetWorkingDays(), rule.GetCalendarVersion())
+		how = fmt.Sprintf("%d %s (%s)", rule.GetWorkingDays(), e.t("working days"), rule.GetCalendarVersion())
 		if rule.GetServerDefault() {
-			how += ", server default"
+			how += ", " + e.t("server default")
 		}
 	case rule.GetDuration() != nil:
-		how = rule.GetDuration().AsDuration().String() + " after opening"
+		how = rule.GetDuration().AsDuration().String() + " " + e.t("after opening")
 	}
-	t.row("Deadline:", fmtDeadline(c.GetDeadline())+" — "+how)
+	t.row(e.t("Deadline:"), fmtDeadline(c.GetDeadline())+" — "+how)
 	if c.GetEscalationReason() != "" {
-		t.row("Escalation reason:", c.GetEscalationReason())
+		t.row(e.t("Escalation reason:"), c.GetEscalationReason())
 	}
 	for i, o := range c.GetOptions() {
-		t.row(fmt.Sprintf("Option %d:", i+1), o)
+		t.row(e.tf("Option %d:", i+1), o)
 	}
 	if wd := c.GetWithdrawal(); wd != nil {
-		t.row("Withdrawn:", fmtTS(wd.GetWithdrawTime())+" by "+wd.GetWithdrawnBy()+": "+wd.GetReason())
+		t.row(e.t("Withdrawn:"), fmtTS(wd.GetWithdrawTime())+" by "+wd.GetWithdrawnBy()+": "+wd.GetReason())
 	}
 	if cc := c.GetConclusion(); cc != nil {
-		t.row("Concluded:", fmtTS(cc.GetConcludeTime())+" by "+cc.GetConcludedBy())
-		t.row("Conclusion:", cc.GetSummary())
+		t.row(e.t("Concluded:"), fmtTS(cc.GetConcludeTime())+" by "+cc.GetConcludedBy())
+		t.row(e.t("Conclusion:"), cc.GetSummary())
 		if cc.GetProposal() != "" {
-			t.row("Lead's proposal:", cc.GetProposal())
+			t.row(e.t("Lead's proposal:"), cc.GetProposal())
 		}
 		if cc.GetChosenOption() > 0 {
-			t.row("Chosen option:", strconv.Itoa(int(cc.GetChosenOption())))
+			t.row(e.t("Chosen option:"), strconv.Itoa(int(cc.GetChosenOption())))
 		}
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	at := newTable(w, "AGENCY", "STATE", "DEADLINE", "POSITION", "SIGNED / RESPONSIBLE", "AT")
+	at := newTable(w, e.t("AGENCY"), e.t("STATE"), e.t("DEADLINE"), e.t("POSITION"), e.t("SIGNED / RESPONSIBLE"), e.t("AT"))
 	for _, a := range c.GetAddressees() {
 		pos, who, at2 := "-", "-", "-"
 		switch a.GetState() {
 		case tacitv1.AddresseeState_ADDRESSEE_STATE_REPLIED:
 			r := a.GetReply()
-			pos = consultation.PositionName(r.GetPosition())
+			pos = e.t(consultation.PositionName(r.GetPosition()))
 			if r.GetRevision() > 1 {
 				pos += fmt.Sprintf(" (rev %d)", r.GetRevision())
 			}
-			who = r.GetSigner().GetName() + " (" + consultation.RoleName(r.GetSigner().GetRole()) + ")"
+			who = r.GetSigner().GetName() + " (" + e.t(consultation.RoleName(r.GetSigner().GetRole())) + ")"
 			at2 = fmtTS(r.GetReplyTime())
 		case tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED:
 			d := a.GetDeemedApproval()
-			pos = "agree (deemed: silence)"
-			who = d.GetResponsibleHead() + " (head)"
+			pos = e.t("agree (deemed: silence)")
+			who = d.GetResponsibleHead() + " (" + e.t("head") + ")"
 			at2 = fmtTS(d.GetEffectiveTime())
 		}
 		name := a.GetAgency()
 		if a.GetEscalated() {
 			name += " ↑"
 		}
-		at.row(name, addresseeStateName(a.GetState()), fmtDeadline(a.GetDeadline()), pos, who, at2)
+		at.row(name, e.t(addresseeStateName(a.GetState())), fmtDeadline(a.GetDeadline()), pos, who, at2)
 	}
 	if err := at.flush(); err != nil {
 		return err
@@ -333,13 +333,22 @@ func printConsultations(e *env, cs []*tacitv1.Consultation) error {
 		return printJSONL(e.stdout, cs)
 	}
 	header := []string{"ID", "STATE", "LEAD", "TITLE", "DEADLINE", "PENDING", "REPLIED", "DEEMED"}
+	if e.output == "table" {
+		for i, h := range header {
+			header[i] = e.t(h)
+		}
+	}
 	var rows [][]string
 	for _, c := range cs {
 		p, r, d := counts(c)
-		rows = append(rows, []string{c.GetId(), stateName(c.GetState()), c.GetLead(), c.GetTitle(), fmtDeadline(c.GetDeadline()), strconv.Itoa(p), strconv.Itoa(r), strconv.Itoa(d)})
+		state := stateName(c.GetState())
+		if e.output == "table" {
+			state = e.t(state)
+		}
+		rows = append(rows, []string{c.GetId(), state, c.GetLead(), c.GetTitle(), fmtDeadline(c.GetDeadline()), strconv.Itoa(p), strconv.Itoa(r), strconv.Itoa(d)})
 	}
 	if len(rows) == 0 && e.output == "table" {
-		fmt.Fprintln(e.stderr, "No consultations.")
+		fmt.Fprintln(e.stderr, e.t("No consultations."))
 	}
 	return printRows(e, header, rows, map[int]int{3: 60})
 }
@@ -405,7 +414,7 @@ deadline on, the agency is deemed to agree and replies are refused.`,
 						rev, dl = a.GetReply().GetRevision(), a.GetDeadline()
 					}
 				}
-				return printResult(e, fmt.Sprintf("Reply recorded on consultation %s (revision %d); it can be revised until %s.", k.GetId(), rev, fmtDeadline(dl)), res, k)
+				return printResult(e, e.tf("Reply recorded on consultation %s (revision %d); it can be revised until %s.", k.GetId(), rev, fmtDeadline(dl)), res, k)
 			})
 		},
 	}
@@ -457,7 +466,7 @@ deemed to agree.`,
 				if err != nil {
 					return err
 				}
-				return printResult(e, fmt.Sprintf("Extension requested on consultation %s; the lead decides (tacit extension grant|refuse).", res.GetConsultation().GetId()), res, res.GetConsultation())
+				return printResult(e, e.tf("Extension requested on consultation %s; the lead decides (tacit extension grant|refuse).", res.GetConsultation().GetId()), res, res.GetConsultation())
 			})
 		},
 	}
@@ -495,11 +504,11 @@ func newExtensionCommand(e *env) *cobra.Command {
 						return err
 					}
 					k := res.GetConsultation()
-					line := fmt.Sprintf("Extension for %s refused; its deadline stays.", req.GetAgency())
+					line := e.tf("Extension for %s refused; its deadline stays.", req.GetAgency())
 					if req.Decision == tacitv1.ExtensionDecision_EXTENSION_DECISION_GRANT {
 						for _, a := range k.GetAddressees() {
 							if a.GetAgency() == req.GetAgency() {
-								line = fmt.Sprintf("Extension for %s granted; its deadline is now %s.", req.GetAgency(), fmtDeadline(a.GetDeadline()))
+								line = e.tf("Extension for %s granted; its deadline is now %s.", req.GetAgency(), fmtDeadline(a.GetDeadline()))
 							}
 						}
 					}
@@ -531,7 +540,7 @@ func newWithdrawCommand(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printResult(e, fmt.Sprintf("Consultation %s withdrawn.", res.GetConsultation().GetId()), res, res.GetConsultation())
+				return printResult(e, e.tf("Consultation %s withdrawn.", res.GetConsultation().GetId()), res, res.GetConsultation())
 			})
 		},
 	}
@@ -562,7 +571,7 @@ chose (--chosen-option, counted from 1).`,
 				if err != nil {
 					return err
 				}
-				return printResult(e, fmt.Sprintf("Consultation %s concluded.", res.GetConsultation().GetId()), res, res.GetConsultation())
+				return printResult(e, e.tf("Consultation %s concluded.", res.GetConsultation().GetId()), res, res.GetConsultation())
 			})
 		},
 	}

@@ -42,6 +42,7 @@ type env struct {
 	cert, key, ca  string
 	output         string
 	timeout        time.Duration
+	lang           string // "en" or "vi", for the CLI's own messages
 }
 
 func getenv(k, def string) string {
@@ -81,6 +82,12 @@ folder that 'tacit serve' created).
 	pf.StringVar(&e.ca, "ca", "", "CA certificate that signed the server's certificate (default: PKI folder's ca.crt)")
 	pf.StringVarP(&e.output, "output", "o", "table", "output format: table or json (csv and jsonl where a command lists rows)")
 	pf.DurationVar(&e.timeout, "timeout", 30*time.Second, "how long to wait for the server")
+	pf.StringVar(&e.lang, "lang", getenv("TACIT_LANG", "en"), "language of the CLI's own messages and labels: en or vi [TACIT_LANG]")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		l, err := parseLangFlag(e.lang)
+		e.lang = l
+		return err
+	}
 
 	root.AddCommand(
 		newServeCommand(e),
@@ -222,29 +229,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	return printError(stderr, err)
+	lang, _ := parseLangFlag(langFromArgs(args))
+	return printError(stderr, err, lang)
 }
 
-func printError(w io.Writer, err error) int {
+func printError(w io.Writer, err error, lang string) int {
+	word := "Error"
+	if lang == "vi" {
+		word = vi[word]
+	}
 	var x exitError
 	if errors.As(err, &x) {
 		return x.code
 	}
 	var u usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(w, "Error: %s\n", u.msg)
+		fmt.Fprintf(w, "%s: %s\n", word, u.msg)
 		return ExitUsage
 	}
 	st, ok := status.FromError(err)
 	if !ok {
 		if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg") {
-			fmt.Fprintf(w, "Error: %s\nRun 'tacit --help' for usage.\n", err)
+			fmt.Fprintf(w, "%s: %s\nRun 'tacit --help' for usage.\n", word, err)
 			return ExitUsage
 		}
-		fmt.Fprintf(w, "Error: %s\n", err)
+		fmt.Fprintf(w, "%s: %s\n", word, err)
 		return ExitError
 	}
-	fmt.Fprintf(w, "Error (%s): %s\n", codeName(st.Code()), describeStatus(st))
+	fmt.Fprintf(w, "%s (%s): %s\n", word, codeName(st.Code()), describeStatus(st))
 	switch st.Code() {
 	case codes.InvalidArgument:
 		return ExitInvalid
