@@ -236,8 +236,12 @@ func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) erro
 	return tx.Bucket(bRequests).Put(requestKey(k), append(u64(id), rec...))
 }
 
-// Create implements storage.Store.
-func (s *Store) Create(ctx context.Context, key storage.IdempotencyKey, build storage.Builder) (*tacitv1.Consultation, bool, error) {
+// write runs one consultation write in a shared durable commit (bbolt's
+// Batch). A retried request replays its first result. apply returns the id
+// and the old (nil when new) and new record with the change's events, or a
+// rule error: a refused request writes nothing and spoils no batch (the
+// closure returns nil so the other writes of the batch commit).
+func (s *Store) write(key storage.IdempotencyKey, apply func(tx *bolt.Tx) (id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent, ruleErr error)) (*tacitv1.Consultation, bool, error) {
 	var (
 		out      *tacitv1.Consultation
 		replayed bool
@@ -250,56 +254,9 @@ func (s *Store) Create(ctx context.Context, key storage.IdempotencyKey, build st
 			out, replayed = prev, ok
 			return err
 		}
-		b := tx.Bucket(bConsultations)
-		seq := b.Sequence() + 1 // taken only if the consultation is stored
-		c, events, err := build(strconv.FormatUint(seq, 10))
-		if err != nil {
-			ruleErr = err // a refused request writes nothing and spoils no batch
-			return nil
-		}
-		if err := b.SetSequence(seq); err != nil {
-			return err
-		}
-		rec, err := s.put(tx, seq, nil, c, events)
-		if err != nil {
-			return err
-		}
-		out = c
-		return remember(tx, key, seq, rec)
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return out, replayed, ruleErr
-}
-
-// Update implements storage.Store.
-func (s *Store) Update(ctx context.Context, idStr string, key storage.IdempotencyKey, mutate storage.Mutation) (*tacitv1.Consultation, bool, error) {
-	id, ok := ParseID(idStr)
-	if !ok {
-		return nil, false, notFound(idStr)
-	}
-	var (
-		out      *tacitv1.Consultation
-		replayed bool
-		ruleErr  error
-	)
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		out, replayed, ruleErr = nil, false, nil
-		prev, ok, err := replay(tx, key)
-		if err != nil || ok {
-			out, replayed = prev, ok
-			return err
-		}
-		old, err := get(tx, id)
-		if err != nil {
-			ruleErr = err
-			return nil
-		}
-		c := proto.Clone(old).(*tacitv1.Consultation)
-		events, err := mutate(c)
-		if err != nil {
-			ruleErr = err
+		id, old, c, events, rerr := apply(tx)
+		if rerr != nil {
+			ruleErr = rerr
 			return nil
 		}
 		rec, err := s.put(tx, id, old, c, events)
@@ -313,6 +270,41 @@ func (s *Store) Update(ctx context.Context, idStr string, key storage.Idempotenc
 		return nil, false, err
 	}
 	return out, replayed, ruleErr
+}
+
+// Create implements storage.Store.
+func (s *Store) Create(ctx context.Context, key storage.IdempotencyKey, build storage.Builder) (*tacitv1.Consultation, bool, error) {
+	return s.write(key, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+		b := tx.Bucket(bConsultations)
+		seq := b.Sequence() + 1 // taken only if the consultation is stored
+		c, events, err := build(strconv.FormatUint(seq, 10))
+		if err != nil {
+			return 0, nil, nil, nil, err
+		}
+		// SetSequence cannot fail on a writable transaction's bucket.
+		_ = b.SetSequence(seq)
+		return seq, nil, c, events, nil
+	})
+}
+
+// Update implements storage.Store.
+func (s *Store) Update(ctx context.Context, idStr string, key storage.IdempotencyKey, mutate storage.Mutation) (*tacitv1.Consultation, bool, error) {
+	id, ok := ParseID(idStr)
+	if !ok {
+		return nil, false, notFound(idStr)
+	}
+	return s.write(key, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+		old, err := get(tx, id)
+		if err != nil {
+			return 0, nil, nil, nil, err
+		}
+		c := proto.Clone(old).(*tacitv1.Consultation)
+		events, err := mutate(c)
+		if err != nil {
+			return 0, nil, nil, nil, err
+		}
+		return id, old, c, events, nil
+	})
 }
 
 func get(tx *bolt.Tx, id uint64) (*tacitv1.Consultation, error) {
