@@ -182,8 +182,8 @@ func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacit
 			a = strings.TrimPrefix(strings.TrimSpace(a), "agency:")
 			path := fmt.Sprintf("addressees[%d]", i)
 			switch {
-			case a == "" || !utf8.ValidString(a) || len(a) > registry.MaxCodeLen:
-				vs.Add(path, "INVALID_CODE", "addressee %q is not an agency code", a)
+			case !registry.ValidAgencyCode(a):
+				vs.Add(path, "INVALID_CODE", "addressee %q is not an agency code: codes are lowercase letters, digits, '-' or '_' (see `tacit agency list`)", a)
 			case a == lead:
 				vs.Add(path, "SELF_ADDRESSED", "agency %q leads this consultation and cannot consult itself", a)
 			case seen[a]:

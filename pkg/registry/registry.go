@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/collate"
@@ -132,6 +133,9 @@ func ParseFile(data []byte) (*tacitv1.ImportRegistryRequest, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fault.New(fault.Invalid, "REGISTRY_MALFORMED", "the registry file is not valid registry JSON: %v; see the registry format in the README", err)
 	}
+	if dec.More() {
+		return nil, fault.New(fault.Invalid, "REGISTRY_MALFORMED", "the registry file has data after its JSON object: put fields and agencies in one object")
+	}
 	req := &tacitv1.ImportRegistryRequest{}
 	var vs fault.Violations
 	for _, ff := range f.Fields {
@@ -250,6 +254,26 @@ func SortAgencies(as []*tacitv1.Agency) {
 
 func compareBytes(a, b []byte) int { return strings.Compare(string(a), string(b)) }
 
+// MaxDeputies bounds an agency's deputy heads.
+const MaxDeputies = 20
+
+// badText says what is wrong with a name, or "" when it is fine: 1 to
+// MaxNameLen characters, no control characters.
+func badText(s string) string {
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "is empty"
+	case n > MaxNameLen:
+		return fmt.Sprintf("has %d characters; the limit is %d", n, MaxNameLen)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("contains the control character %U", r)
+		}
+	}
+	return ""
+}
+
 // Result counts what an import changed.
 type Result struct {
 	FieldsCreated, FieldsUpdated, AgenciesCreated, AgenciesUpdated, Unchanged int
@@ -281,8 +305,8 @@ func (r *Registry) Apply(req *tacitv1.ImportRegistryRequest, now time.Time) (*Re
 		case seenF[code]:
 			vs.Add(path+".code", "DUPLICATE", "field %q is listed twice", code)
 			continue
-		case name == "" || utf8.RuneCountInString(name) > MaxNameLen:
-			vs.Add(path+".name", "INVALID_NAME", "field %q needs a name of 1 to %d characters", code, MaxNameLen)
+		case badText(name) != "":
+			vs.Add(path+".name", "INVALID_NAME", "the name of field %q %s: give 1 to %d characters of text", code, badText(name), MaxNameLen)
 			continue
 		}
 		seenF[code] = true
@@ -327,12 +351,16 @@ func (r *Registry) Apply(req *tacitv1.ImportRegistryRequest, now time.Time) (*Re
 		name := norm.NFC.String(strings.TrimSpace(in.GetName()))
 		head := norm.NFC.String(strings.TrimSpace(in.GetHead()))
 		bad := false
-		if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
-			vs.Add(path+".name", "INVALID_NAME", "agency %q needs a name of 1 to %d characters", code, MaxNameLen)
+		if why := badText(name); why != "" {
+			vs.Add(path+".name", "INVALID_NAME", "the name of agency %q %s: give 1 to %d characters of text", code, why, MaxNameLen)
 			bad = true
 		}
-		if head == "" || utf8.RuneCountInString(head) > MaxNameLen {
-			vs.Add(path+".head", "INVALID_HEAD", "agency %q needs its head's name (1 to %d characters): the head answers for deemed approvals", code, MaxNameLen)
+		if why := badText(head); why != "" {
+			vs.Add(path+".head", "INVALID_HEAD", "the head's name of agency %q %s: the head answers for deemed approvals; give 1 to %d characters", code, why, MaxNameLen)
+			bad = true
+		}
+		if len(in.GetDeputies()) > MaxDeputies {
+			vs.Add(path+".deputies", "TOO_MANY", "agency %q lists %d deputies; the limit is %d", code, len(in.GetDeputies()), MaxDeputies)
 			bad = true
 		}
 		if Rank(in.GetLevel()) == 0 {
@@ -356,8 +384,12 @@ func (r *Registry) Apply(req *tacitv1.ImportRegistryRequest, now time.Time) (*Re
 			}
 		}
 		var deputies []string
-		for _, d := range in.GetDeputies() {
+		for j, d := range in.GetDeputies() {
 			if d = norm.NFC.String(strings.TrimSpace(d)); d != "" {
+				if why := badText(d); why != "" {
+					vs.Add(fmt.Sprintf("%s.deputies[%d]", path, j), "INVALID_NAME", "a deputy of agency %q %s", code, why)
+					bad = true
+				}
 				deputies = append(deputies, d)
 			}
 		}

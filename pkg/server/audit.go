@@ -215,7 +215,12 @@ func (s AuditServer) ListEvents(ctx context.Context, req *tacitv1.ListEventsRequ
 	if err != nil {
 		return nil, err
 	}
-	after, _ := strconv.ParseUint(tok, 10, 64)
+	var after uint64
+	if tok != "" {
+		if after, err = strconv.ParseUint(tok, 10, 64); err != nil {
+			return nil, invalid("page_token", "not a token this list returned: start again without it")
+		}
+	}
 	q := storage.EventQuery{AfterSeq: after, Limit: size + 1, Consultation: req.GetConsultationId(), Agency: req.GetAgency(), Since: since.t, Until: until.t}
 	if q.Consultation != "" && q.Agency != "" {
 		agency := q.Agency

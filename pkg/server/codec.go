@@ -35,7 +35,10 @@ func (c utf8Codec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marsh
 func (c utf8Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	err := c.base.Unmarshal(data, v)
 	if err != nil && strings.Contains(err.Error(), "invalid UTF-8") {
-		if m, ok := v.(proto.Message); ok {
+		// Only tacit's own requests are marked: the interceptor that clears
+		// the mark runs for them; others (health, reflection) keep gRPC's
+		// own answer and leave nothing behind.
+		if m, ok := v.(proto.Message); ok && strings.HasPrefix(string(m.ProtoReflect().Descriptor().FullName()), "tacit.v1.") {
 			if path := invalidUTF8Field(data.Materialize(), m.ProtoReflect().Descriptor()); path != "" {
 				badUTF8.Store(v, path)
 				return nil

@@ -234,7 +234,12 @@ func (s RegistryServer) ListAgencies(ctx context.Context, req *tacitv1.ListAgenc
 	if err != nil {
 		return nil, err
 	}
-	offset, _ := strconv.Atoi(tok)
+	offset := 0
+	if tok != "" {
+		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
+			return nil, invalid("page_token", "not a token this list returned: start again without it")
+		}
+	}
 	var rows []*tacitv1.Agency
 	for _, a := range s.reg.Load().Agencies() {
 		if (!a.GetActive() && !req.GetIncludeInactive()) || (req.GetLevel() != tacitv1.AgencyLevel_AGENCY_LEVEL_UNSPECIFIED && a.GetLevel() != req.GetLevel()) {
