@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -38,5 +42,17 @@ func TestInvalidUTF8IsInvalidArgument(t *testing.T) {
 	good := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), []byte("Dự thảo"))
 	if err := newCodec().Unmarshal(mem.BufferSlice{mem.SliceBuffer(good)}, ok); err != nil || rejectBadUTF8(ok) != nil || ok.GetTitle() != "Dự thảo" {
 		t.Fatalf("good request: %v %q", err, ok.GetTitle())
+	}
+}
+
+// A full disk is a temporary condition for the caller: UNAVAILABLE, with a
+// sentence saying nothing was stored.
+func TestFullDiskIsUnavailable(t *testing.T) {
+	err := toStatus(fmt.Errorf("write tacit.db: %w", &os.PathError{Op: "write", Path: "tacit.db", Err: syscall.ENOSPC}))
+	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "nothing was stored") {
+		t.Fatalf("full disk: %v", err)
+	}
+	if c := status.Code(toStatus(context.DeadlineExceeded)); c != codes.DeadlineExceeded {
+		t.Errorf("deadline: %v", c)
 	}
 }

@@ -30,6 +30,9 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 	if err := consultation.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil { // the caller gave up: do not write
+		return nil, err
+	}
 	key := storage.IdempotencyKey{Principal: p.String(), Method: "OpenConsultation", ID: req.GetRequestId()}
 	c, replayed, err := s.store.Create(ctx, key, func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
 		now := s.clock.Now()

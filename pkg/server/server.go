@@ -136,6 +136,9 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, i
 	if err := consultation.CheckRequestID(requestID); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil { // the caller gave up: do not write
+		return nil, err
+	}
 	key := storage.IdempotencyKey{Principal: p.String(), Method: method, ID: requestID}
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		now := c.clock.Now()
