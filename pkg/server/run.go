@@ -95,6 +95,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer st.Close()
+	for _, m := range st.Migrated {
+		log.Warn().Str("data", o.DataDir).Msg("store: " + m)
+	}
 	core, err := NewCore(ctx, st, rules, o.Clock, log)
 	if err != nil {
 		return err

@@ -52,8 +52,10 @@ var (
 	kCalendar  = []byte("calendar")   // version of the calendar in force
 )
 
-// SchemaVersion is the layout this code writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code writes. Version 2 added the
+// derived data of auditors and inboxes (figures, running totals, reminder
+// and inbox indexes) that stores of version 1 lack.
+const SchemaVersion = 2
 
 const (
 	roleLead      = 1
@@ -72,6 +74,9 @@ type Options struct {
 // Store is a storage.Store on one bbolt file.
 type Store struct {
 	db *bolt.DB
+	// Migrated says what Open did to bring an older store up to date
+	// (empty when nothing), for the operator's log.
+	Migrated []string
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -99,6 +104,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if db.MaxBatchDelay == 0 {
 		db.MaxBatchDelay = 2 * time.Millisecond
 	}
+	var found int
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -106,23 +112,33 @@ func Open(dir string, o Options) (*Store, error) {
 			}
 		}
 		meta := tx.Bucket(bMeta)
-		if v := meta.Get(kSchema); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil {
-				return fmt.Errorf("%s has an unreadable schema version %q: it was not written by tacit, or is damaged; restore it from a backup", path, v)
-			}
-			if n > SchemaVersion {
-				return fmt.Errorf("%s was written by a newer tacit (schema %d, this binary knows %d): run the newer version", path, n, SchemaVersion)
-			}
-			return nil
+		v := meta.Get(kSchema)
+		if v == nil { // a new store
+			found = SchemaVersion
+			return meta.Put(kSchema, []byte(strconv.Itoa(SchemaVersion)))
 		}
-		return meta.Put(kSchema, []byte(strconv.Itoa(SchemaVersion)))
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("%s has an unreadable schema version %q: it was not written by tacit, or is damaged; restore it from a backup", path, v)
+		}
+		if n > SchemaVersion {
+			return fmt.Errorf("%s was written by a newer tacit (schema %d, this binary knows %d): run the newer version", path, n, SchemaVersion)
+		}
+		found = n
+		return nil
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if found < SchemaVersion {
+		if err := s.migrate(path, found); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Close closes the file.

@@ -1,0 +1,109 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+)
+
+// derived are the buckets computed from records and audit entries; a
+// migration may rebuild them without losing anything.
+var derived = [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, bParty, bStats, bStatsPending, bAuditCons, bAuditAgency, bInbox}
+
+// migrate brings a store written by an older tacit to SchemaVersion, after
+// copying the file next to it, so an operator can always go back.
+func (s *Store) migrate(path string, from int) error {
+	backup := fmt.Sprintf("%s.schema-%d.%s.bak", path, from, time.Now().UTC().Format("20060102T150405Z"))
+	if err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil {
+		return fmt.Errorf("back up %s before migrating it: %w (nothing was changed)", path, err)
+	}
+	s.Migrated = append(s.Migrated, "backed up schema "+fmt.Sprint(from)+" to "+backup)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if from < 2 {
+			if err := rebuildDerived(s, tx); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
+	})
+	if err != nil {
+		return fmt.Errorf("migrate %s from schema %d to %d: %w (the file is unchanged; the copy is %s)", path, from, SchemaVersion, err, backup)
+	}
+	s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema %d to %d: derived indexes, figures and running totals rebuilt from the records and the audit trail", from, SchemaVersion))
+	return nil
+}
+
+// rebuildDerived recomputes every derived bucket: record indexes and
+// figures by storing each record anew, rejected attempts and audit indexes
+// from the audit trail. Records and the audit trail are not touched.
+func rebuildDerived(s *Store, tx *bolt.Tx) error {
+	for _, b := range derived {
+		if err := tx.DeleteBucket(b); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bMeta)
+	for _, k := range [][]byte{kOpenTotal, kDeemedTotal} {
+		if err := meta.Delete(k); err != nil {
+			return err
+		}
+	}
+	type rec struct {
+		id uint64
+		c  *tacitv1.Consultation
+	}
+	var recs []rec
+	if err := tx.Bucket(bConsultations).ForEach(func(k, v []byte) error {
+		c := &tacitv1.Consultation{}
+		if err := unmarshal(v, c); err != nil {
+			return err
+		}
+		recs = append(recs, rec{binary.BigEndian.Uint64(k), c})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if _, err := s.put(tx, r.id, nil, r.c, nil); err != nil {
+			return err
+		}
+	}
+	byCons, byAgency, inbox := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency), tx.Bucket(bInbox)
+	rejected := newStatsDelta()
+	if err := tx.Bucket(bAudit).ForEach(func(k, v []byte) error {
+		e := &tacitv1.AuditEvent{}
+		if err := unmarshal(v, e); err != nil {
+			return err
+		}
+		if id, ok := ParseID(e.GetConsultationId()); ok {
+			if err := byCons.Put(concat(u64(id), k), nil); err != nil {
+				return err
+			}
+		}
+		for _, a := range eventAgencies(e) {
+			if err := byAgency.Put(concat([]byte(a), []byte{0}, k), nil); err != nil {
+				return err
+			}
+		}
+		for _, a := range e.GetNotified() {
+			if err := inbox.Put(concat([]byte(a), []byte{0}, k), nil); err != nil {
+				return err
+			}
+		}
+		if lead, ok := strings.CutPrefix(e.GetActor(), "agency:"); ok && e.GetType() == "OPEN_REJECTED" {
+			rejected.add(lead, e.GetEventTime().AsTime(), fRejected, 1)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return rejected.apply(tx)
+}
