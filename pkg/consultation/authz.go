@@ -68,3 +68,49 @@ func MayAudit(p pki.Principal) error {
 	}
 	return denied("%s cannot read the audit service: it is for auditors (auditor:NAME) and the administrator", p)
 }
+
+// MayOperate: only the administrator reads the service's status and takes
+// backups.
+func MayOperate(p pki.Principal) error {
+	if p.Kind == pki.KindAdmin {
+		return nil
+	}
+	return denied("%s cannot do this: it is for the administrator (--as admin:NAME)", p)
+}
+
+// MayWatch: only agencies have an inbox.
+func MayWatch(p pki.Principal) error {
+	if p.Kind == pki.KindAgency {
+		return nil
+	}
+	return denied("%s has no inbox: only agencies watch their inbox (--as CODE)", p)
+}
+
+// DeemedScope decides which deemed approvals p may list: auditors and the
+// administrator any; an agency those it owes (agency) or is owed as lead.
+// It returns the agency filter to apply.
+func DeemedScope(p pki.Principal, agency, lead string) (string, error) {
+	if p.Kind != pki.KindAgency {
+		return agency, nil
+	}
+	switch {
+	case agency == "" && lead == "":
+		return p.Name, nil
+	case agency != p.Name && lead != p.Name:
+		return "", denied("%s may list only its own deemed approvals (--agency %s) or those owed to it as lead (--lead %s)", p, p.Name, p.Name)
+	}
+	return agency, nil
+}
+
+// StatsScope decides whose figures p may read: auditors and the
+// administrator any agency's; an agency only its own. It returns the agency
+// to restrict to ("" for all).
+func StatsScope(p pki.Principal, agency string) (string, error) {
+	if p.Kind != pki.KindAgency {
+		return agency, nil
+	}
+	if agency != "" && agency != p.Name {
+		return "", denied("%s may read only its own figures", p)
+	}
+	return p.Name, nil
+}

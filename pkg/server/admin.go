@@ -9,8 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
-	"github.com/tacit-gov/tacit/pkg/fault"
-	"github.com/tacit-gov/tacit/pkg/pki"
+	"github.com/tacit-gov/tacit/pkg/consultation"
 )
 
 // Version is the server's version, set by the binary.
@@ -20,13 +19,6 @@ var Version = "dev"
 type AdminServer struct {
 	tacitv1.UnimplementedAdminServiceServer
 	*Core
-}
-
-func mayOperate(p pki.Principal) error {
-	if p.Kind == pki.KindAdmin {
-		return nil
-	}
-	return fault.New(fault.PermissionDenied, "PERMISSION_DENIED", "%s cannot do this: it is for the administrator (--as admin:NAME)", p)
 }
 
 // SweeperLag is now minus the oldest passed deadline or reminder the
@@ -44,7 +36,7 @@ func (c *Core) SweeperLag(ctx context.Context) (time.Duration, error) {
 
 // GetStatus implements the RPC.
 func (s AdminServer) GetStatus(ctx context.Context, _ *tacitv1.GetStatusRequest) (*tacitv1.GetStatusResponse, error) {
-	if err := mayOperate(principalOf(ctx)); err != nil {
+	if err := consultation.MayOperate(principalOf(ctx)); err != nil {
 		return nil, err
 	}
 	n, err := s.store.Counts(ctx)
@@ -85,7 +77,7 @@ func (w chunkWriter) Write(p []byte) (int, error) {
 func (s AdminServer) Backup(_ *tacitv1.BackupRequest, stream grpc.ServerStreamingServer[tacitv1.BackupResponse]) error {
 	ctx := stream.Context()
 	p := principalOf(ctx)
-	if err := mayOperate(p); err != nil {
+	if err := consultation.MayOperate(p); err != nil {
 		return err
 	}
 	n, err := s.store.Backup(ctx, chunkWriter{stream})

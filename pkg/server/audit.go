@@ -15,7 +15,6 @@ import (
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/fault"
-	"github.com/tacit-gov/tacit/pkg/pki"
 	"github.com/tacit-gov/tacit/pkg/registry"
 	"github.com/tacit-gov/tacit/pkg/storage"
 )
@@ -56,13 +55,9 @@ func timeRange(since, until *timestamppb.Timestamp) (s, u timeBounds, err error)
 func (s AuditServer) ListDeemedApprovals(ctx context.Context, req *tacitv1.ListDeemedApprovalsRequest) (*tacitv1.ListDeemedApprovalsResponse, error) {
 	p := principalOf(ctx)
 	q := storage.DeemedQuery{Agency: req.GetAgency(), Lead: req.GetLead()}
-	if p.Kind == pki.KindAgency {
-		switch {
-		case q.Agency == "" && q.Lead == "":
-			q.Agency = p.Name
-		case q.Agency != p.Name && q.Lead != p.Name:
-			return nil, fault.New(fault.PermissionDenied, "PERMISSION_DENIED", "%s may list only its own deemed approvals (--agency %s) or those owed to it as lead (--lead %s)", p, p.Name, p.Name)
-		}
+	var err error
+	if q.Agency, err = consultation.DeemedScope(p, q.Agency, q.Lead); err != nil {
+		return nil, err
 	}
 	size, err := pageSize(req.GetPageSize(), 100, 1000)
 	if err != nil {
@@ -119,12 +114,9 @@ func (s AuditServer) ListDeemedApprovals(ctx context.Context, req *tacitv1.ListD
 // ListAgencyStats implements the RPC.
 func (s AuditServer) ListAgencyStats(ctx context.Context, req *tacitv1.ListAgencyStatsRequest) (*tacitv1.ListAgencyStatsResponse, error) {
 	p := principalOf(ctx)
-	only := req.GetAgency()
-	if p.Kind == pki.KindAgency {
-		if only != "" && only != p.Name {
-			return nil, fault.New(fault.PermissionDenied, "PERMISSION_DENIED", "%s may read only its own figures", p)
-		}
-		only = p.Name
+	only, err := consultation.StatsScope(p, req.GetAgency())
+	if err != nil {
+		return nil, err
 	}
 	th := req.GetThreshold()
 	if th < 0 || th >= 1 || math.IsNaN(th) {

@@ -8,8 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
-	"github.com/tacit-gov/tacit/pkg/fault"
-	"github.com/tacit-gov/tacit/pkg/pki"
+	"github.com/tacit-gov/tacit/pkg/consultation"
 )
 
 // hub wakes every waiting watcher after a write, without holding any event:
@@ -59,8 +58,8 @@ const watchBatch = 256
 func (s ConsultationServer) WatchInbox(req *tacitv1.WatchInboxRequest, stream grpc.ServerStreamingServer[tacitv1.WatchInboxResponse]) error {
 	ctx := stream.Context()
 	p := principalOf(ctx)
-	if p.Kind != pki.KindAgency {
-		return fault.New(fault.PermissionDenied, "PERMISSION_DENIED", "%s has no inbox: only agencies watch their inbox (--as CODE)", p)
+	if err := consultation.MayWatch(p); err != nil {
+		return err
 	}
 	after := req.GetAfterSequence()
 	s.watchers.Add(1)
