@@ -51,7 +51,9 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		return nil, err
 	}
 	if replayed {
-		c = consultation.Effective(c, s.clock.Now(), s.headAt)
+		if c, err = s.view(ctx, c); err != nil {
+			return nil, err
+		}
 	} else {
 		s.wake()
 		s.hub.signal()
@@ -68,7 +70,10 @@ func (s ConsultationServer) GetConsultation(ctx context.Context, req *tacitv1.Ge
 	if err := consultation.MayRead(principalOf(ctx), c); err != nil {
 		return nil, err
 	}
-	return &tacitv1.GetConsultationResponse{Consultation: consultation.Effective(c, s.clock.Now(), s.headAt)}, nil
+	if c, err = s.view(ctx, c); err != nil {
+		return nil, err
+	}
+	return &tacitv1.GetConsultationResponse{Consultation: c}, nil
 }
 
 // ListConsultations implements the RPC.
@@ -96,9 +101,10 @@ func (s ConsultationServer) ListConsultations(ctx context.Context, req *tacitv1.
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
 	for i, c := range cs {
-		cs[i] = consultation.Effective(c, now, s.headAt)
+		if cs[i], err = s.view(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	return &tacitv1.ListConsultationsResponse{Consultations: cs, NextPageToken: encodeToken("consultations", next)}, nil
 }

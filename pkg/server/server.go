@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -154,10 +156,37 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, i
 		return nil, err
 	}
 	if replayed {
-		return consultation.Effective(out, c.clock.Now(), c.headAt), nil
+		return c.view(ctx, out)
 	}
 	c.hub.signal()
 	return out, nil
+}
+
+// errViewOnly aborts the write transaction view borrows.
+var errViewOnly = errors.New("view only: nothing to write")
+
+// view returns a stored consultation as it stands now, with the silence
+// rule applied. When that shows a deemed approval not yet recorded, the
+// record read may be stale: a reply whose transaction read the clock just
+// before the deadline may not have committed yet. The view is then computed
+// again inside a write transaction, which is ordered with every write, and
+// nothing is written; so a read never shows a deemed approval that a later
+// read takes back. This costs a write transaction only between a deadline
+// and the moment the sweeper records it.
+func (c *Core) view(ctx context.Context, rec *tacitv1.Consultation) (*tacitv1.Consultation, error) {
+	out := proto.Clone(rec).(*tacitv1.Consultation)
+	if len(consultation.Materialize(out, c.clock.Now(), c.headAt, false)) == 0 {
+		return out, nil
+	}
+	var fresh *tacitv1.Consultation
+	_, _, err := c.store.Update(ctx, rec.GetId(), storage.IdempotencyKey{}, func(r *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		fresh = consultation.Effective(r, c.clock.Now(), c.headAt)
+		return nil, errViewOnly
+	})
+	if errors.Is(err, errViewOnly) {
+		return fresh, nil
+	}
+	return nil, err
 }
 
 // Sweep persists every deemed approval due at now; it returns how many
