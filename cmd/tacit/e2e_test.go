@@ -760,6 +760,36 @@ func TestOpenIdempotentWithRequestID(t *testing.T) {
 	if n := len(listAll(t, srv)); n != 3 {
 		t.Errorf("%d consultations stored, want 3", n)
 	}
+
+	// A request_id names one request: reused for something else, it is
+	// refused, naming the field, and nothing is done; a replay of the first
+	// result would have told the caller a different request was done.
+	_, err = lead.consult.OpenConsultation(rpcCtx(t), &tacitv1.OpenConsultationRequest{
+		RequestId: "8d3b2c1e-0001", Title: "Một việc khác", LegalBasis: "Luật Đất đai 2024",
+		Fields: []string{"land.prices"}, Addressees: []string{"so-tai-chinh"},
+		DeadlineSpec: &tacitv1.OpenConsultationRequest_WithinWorkingDays{WithinWorkingDays: 7},
+	})
+	if st := wantCode(t, err, codes.InvalidArgument); !slices.Equal(fieldViolations(st), []string{"request_id"}) {
+		t.Errorf("opening something else with a used request_id: violations %v, want [request_id]", fieldViolations(st))
+	}
+	fin2 := grpcClient(t, srv, "so-tai-chinh")
+	signer := &tacitv1.Signer{Name: "Nguyễn Văn Tài", Role: tacitv1.SignerRole_SIGNER_ROLE_HEAD}
+	if _, err := fin2.consult.Reply(rpcCtx(t), &tacitv1.ReplyRequest{RequestId: "reply-1", ConsultationId: first.GetConsultation().GetId(),
+		Position: tacitv1.Position_POSITION_AGREE, Signer: signer}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = fin2.consult.Reply(rpcCtx(t), &tacitv1.ReplyRequest{RequestId: "reply-1", ConsultationId: other.GetConsultation().GetId(),
+		Position: tacitv1.Position_POSITION_AGREE, Signer: signer})
+	if st := wantCode(t, err, codes.InvalidArgument); !slices.Equal(fieldViolations(st), []string{"request_id"}) || !strings.Contains(st.Message(), "new request_id") {
+		t.Errorf("a reply reusing a request_id on another consultation: violations %v, message %q; want [request_id] and what to do", fieldViolations(st), st.Message())
+	}
+	got, err := lead.consult.GetConsultation(rpcCtx(t), &tacitv1.GetConsultationRequest{Id: other.GetConsultation().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.GetConsultation().GetAddressees()[0].GetState(); s != tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING {
+		t.Errorf("after the refused reply, so-tai-chinh is %v on consultation %s, want PENDING", s, other.GetConsultation().GetId())
+	}
 }
 
 // 8. Vietnamese text round-trips exactly and sorts properly.

@@ -27,13 +27,13 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 	if err := consultation.MayOpen(p); err != nil {
 		return nil, err
 	}
-	if err := consultation.CheckRequestID(req.GetRequestId()); err != nil {
+	key, err := idempotencyKey(p, "OpenConsultation", req)
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil { // the caller gave up: do not write
 		return nil, err
 	}
-	key := storage.IdempotencyKey{Principal: p.String(), Method: "OpenConsultation", ID: req.GetRequestId()}
 	c, replayed, err := s.store.Create(ctx, key, func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
 		now := s.clock.Now()
 		c, err := consultation.Open(s.rules, s.reg.Load(), p.Name, p.String(), req, now)
@@ -113,7 +113,7 @@ func (s ConsultationServer) ListConsultations(ctx context.Context, req *tacitv1.
 func (s ConsultationServer) Reply(ctx context.Context, req *tacitv1.ReplyRequest) (*tacitv1.ReplyResponse, error) {
 	p := principalOf(ctx)
 	in := consultation.ReplyInput{Position: req.GetPosition(), Comment: req.GetComment(), SignerName: req.GetSigner().GetName(), SignerRole: req.GetSigner().GetRole()}
-	c, err := s.update(ctx, p, "Reply", req.GetRequestId(), req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
+	c, err := s.update(ctx, p, "Reply", req, req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
 		if err := consultation.MayAnswer(p, c); err != nil {
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func (s ConsultationServer) RequestExtension(ctx context.Context, req *tacitv1.R
 		}
 		in.Until = u.AsTime()
 	}
-	c, err := s.update(ctx, p, "RequestExtension", req.GetRequestId(), req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
+	c, err := s.update(ctx, p, "RequestExtension", req, req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
 		if err := consultation.MayAnswer(p, c); err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ func (s ConsultationServer) DecideExtension(ctx context.Context, req *tacitv1.De
 	default:
 		return nil, (fault.Violations{{Type: "REQUIRED", Subject: "decision", Description: "decision must be GRANT or REFUSE"}}).Err(fault.Invalid, "INVALID_REQUEST", "the decision was not recorded")
 	}
-	c, err := s.update(ctx, p, "DecideExtension", req.GetRequestId(), req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
+	c, err := s.update(ctx, p, "DecideExtension", req, req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
 		if err := consultation.MayLead(p, c); err != nil {
 			return nil, err
 		}
@@ -174,7 +174,7 @@ func (s ConsultationServer) DecideExtension(ctx context.Context, req *tacitv1.De
 // WithdrawConsultation implements the RPC.
 func (s ConsultationServer) WithdrawConsultation(ctx context.Context, req *tacitv1.WithdrawConsultationRequest) (*tacitv1.WithdrawConsultationResponse, error) {
 	p := principalOf(ctx)
-	c, err := s.update(ctx, p, "WithdrawConsultation", req.GetRequestId(), req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
+	c, err := s.update(ctx, p, "WithdrawConsultation", req, req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
 		if err := consultation.MayLead(p, c); err != nil {
 			return nil, err
 		}
@@ -190,7 +190,7 @@ func (s ConsultationServer) WithdrawConsultation(ctx context.Context, req *tacit
 func (s ConsultationServer) ConcludeConsultation(ctx context.Context, req *tacitv1.ConcludeConsultationRequest) (*tacitv1.ConcludeConsultationResponse, error) {
 	p := principalOf(ctx)
 	in := consultation.ConcludeInput{Summary: req.GetSummary(), Proposal: req.GetProposal(), ChosenOption: req.GetChosenOption()}
-	c, err := s.update(ctx, p, "ConcludeConsultation", req.GetRequestId(), req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
+	c, err := s.update(ctx, p, "ConcludeConsultation", req, req.GetConsultationId(), func(c *tacitv1.Consultation, now time.Time) ([]consultation.Event, error) {
 		if err := consultation.MayLead(p, c); err != nil {
 			return nil, err
 		}

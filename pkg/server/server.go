@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -134,14 +135,14 @@ func (c *Core) ImportRegistry(ctx context.Context, actor string, req *tacitv1.Im
 // update applies fn, with the silence rule materialized first, to a stored
 // consultation inside one write transaction. The time is read inside the
 // transaction, so writes and the sweeper agree on what came first.
-func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, id string, fn func(*tacitv1.Consultation, time.Time) ([]consultation.Event, error)) (*tacitv1.Consultation, error) {
-	if err := consultation.CheckRequestID(requestID); err != nil {
+func (c *Core) update(ctx context.Context, p pki.Principal, method string, req request, id string, fn func(*tacitv1.Consultation, time.Time) ([]consultation.Event, error)) (*tacitv1.Consultation, error) {
+	key, err := idempotencyKey(p, method, req)
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil { // the caller gave up: do not write
 		return nil, err
 	}
-	key := storage.IdempotencyKey{Principal: p.String(), Method: method, ID: requestID}
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		now := c.clock.Now()
 		was := consultation.Settled(rec)
@@ -160,6 +161,37 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method, requestID, i
 	}
 	c.hub.signal()
 	return out, nil
+}
+
+// request is a request that may be retried.
+type request interface {
+	proto.Message
+	GetRequestId() string
+}
+
+// idempotencyKey checks a request's request_id and returns its key: the
+// principal, the method, the id and a digest of everything else the request
+// says, so that a request id reused for a different request is refused
+// rather than answered with the first request's result.
+func idempotencyKey(p pki.Principal, method string, req request) (storage.IdempotencyKey, error) {
+	if err := consultation.CheckRequestID(req.GetRequestId()); err != nil {
+		return storage.IdempotencyKey{}, err
+	}
+	k := storage.IdempotencyKey{Principal: p.String(), Method: method, ID: req.GetRequestId()}
+	if k.ID == "" {
+		return k, nil
+	}
+	m := proto.Clone(req)
+	if f := m.ProtoReflect().Descriptor().Fields().ByName("request_id"); f != nil {
+		m.ProtoReflect().Clear(f)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return k, err
+	}
+	sum := sha256.Sum256(b)
+	k.Fingerprint = sum[:]
+	return k, nil
 }
 
 // errViewOnly aborts the write transaction view borrows.

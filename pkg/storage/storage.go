@@ -15,11 +15,22 @@ import (
 
 // IdempotencyKey identifies a retried request: the same principal, method
 // and request id return the first result. An empty ID disables it.
+//
+// A request id names one request: reused for another consultation (Update)
+// or with another Fingerprint, it is refused with an error of kind
+// fault.Invalid and reason REQUEST_ID_REUSED, and nothing is written.
 type IdempotencyKey struct {
 	Principal string
 	Method    string
 	ID        string
+	// Fingerprint is a digest of the request's content (empty: not
+	// compared).
+	Fingerprint []byte
 }
+
+// ReasonRequestIDReused is the fault reason of a request id reused for a
+// different request.
+const ReasonRequestIDReused = "REQUEST_ID_REUSED"
 
 // Mutation is applied to a consultation inside a write transaction. It
 // returns the audit events of the change; returning an error aborts the

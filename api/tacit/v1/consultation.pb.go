@@ -1349,8 +1349,10 @@ func (x *Conclusion) GetConcludedBy() string {
 // OpenConsultationRequest opens a consultation led by the calling agency.
 type OpenConsultationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Client-chosen id that makes retries safe: the same id from the same
-	// principal returns the first result.
+	// Client-chosen id that makes retries safe: the same request with the
+	// same id from the same principal returns the first result; the id reused
+	// for a different request is refused with INVALID_ARGUMENT
+	// (REQUEST_ID_REUSED) and nothing is done.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Required. Title of the matter.
 	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
@@ -1792,7 +1794,7 @@ func (x *ListConsultationsResponse) GetNextPageToken() string {
 // ReplyRequest is the calling agency's reply.
 type ReplyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Makes retries safe.
+	// Makes retries safe, as OpenConsultationRequest.request_id.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
@@ -1920,7 +1922,7 @@ func (x *ReplyResponse) GetConsultation() *Consultation {
 // RequestExtensionRequest asks for more time.
 type RequestExtensionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Makes retries safe.
+	// Makes retries safe, as OpenConsultationRequest.request_id.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
@@ -2080,7 +2082,7 @@ func (x *RequestExtensionResponse) GetConsultation() *Consultation {
 // DecideExtensionRequest is the lead's decision.
 type DecideExtensionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Makes retries safe.
+	// Makes retries safe, as OpenConsultationRequest.request_id.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
@@ -2208,7 +2210,7 @@ func (x *DecideExtensionResponse) GetConsultation() *Consultation {
 // WithdrawConsultationRequest withdraws a consultation.
 type WithdrawConsultationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Makes retries safe.
+	// Makes retries safe, as OpenConsultationRequest.request_id.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
@@ -2318,7 +2320,7 @@ func (x *WithdrawConsultationResponse) GetConsultation() *Consultation {
 // ConcludeConsultationRequest concludes a consultation.
 type ConcludeConsultationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Makes retries safe.
+	// Makes retries safe, as OpenConsultationRequest.request_id.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The consultation.
 	ConsultationId string `protobuf:"bytes,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`

@@ -44,8 +44,9 @@ var (
 	bStatsPending  = []byte("stats_pending")      // agency -> pending now
 	bReminders     = []byte("reminders")          // remind-at(8) id(8) agency -> ""
 	bInbox         = []byte("inbox")              // agency 0 seq(8) -> "": audit entries notified to it
+	bRequestDigest = []byte("request_digests")    // principal 0 method 0 request_id -> digest of the request
 
-	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox}
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox, bRequestDigest}
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
@@ -230,13 +231,24 @@ func requestKey(k storage.IdempotencyKey) []byte {
 	return []byte(k.Principal + "\x00" + k.Method + "\x00" + k.ID)
 }
 
-func replay(tx *bolt.Tx, k storage.IdempotencyKey) (*tacitv1.Consultation, bool, error) {
+// replay returns the first result of a request seen before. target is the
+// consultation an Update is addressed to (0 for Create): the same request id
+// used for another consultation, or with another fingerprint, is refused.
+func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Consultation, bool, error) {
 	if k.ID == "" {
 		return nil, false, nil
 	}
-	v := tx.Bucket(bRequests).Get(requestKey(k))
+	rk := requestKey(k)
+	v := tx.Bucket(bRequests).Get(rk)
 	if v == nil {
 		return nil, false, nil
+	}
+	first := binary.BigEndian.Uint64(v[:8])
+	digest := tx.Bucket(bRequestDigest).Get(rk)
+	if (target != 0 && first != target) || (digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(digest, k.Fingerprint)) {
+		return nil, false, &fault.Error{Kind: fault.Invalid, Reason: storage.ReasonRequestIDReused,
+			Message:    fmt.Sprintf("request_id %q was already used by %s for another %s request (on consultation %d); nothing was done: repeat a request exactly to retry it, and give every new request a new request_id", k.ID, k.Principal, k.Method, first),
+			Violations: []fault.Violation{{Type: storage.ReasonRequestIDReused, Subject: "request_id", Description: fmt.Sprintf("already used for a different %s request", k.Method)}}}
 	}
 	c := &tacitv1.Consultation{}
 	if err := unmarshal(v[8:], c); err != nil {
@@ -249,7 +261,13 @@ func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) erro
 	if k.ID == "" {
 		return nil
 	}
-	return tx.Bucket(bRequests).Put(requestKey(k), append(u64(id), rec...))
+	rk := requestKey(k)
+	if len(k.Fingerprint) > 0 {
+		if err := tx.Bucket(bRequestDigest).Put(rk, k.Fingerprint); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bRequests).Put(rk, append(u64(id), rec...))
 }
 
 // write runs one consultation write in a shared durable commit (bbolt's
@@ -257,7 +275,7 @@ func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) erro
 // and the old (nil when new) and new record with the change's events, or a
 // rule error: a refused request writes nothing and spoils no batch (the
 // closure returns nil so the other writes of the batch commit).
-func (s *Store) write(key storage.IdempotencyKey, apply func(tx *bolt.Tx) (id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent, ruleErr error)) (*tacitv1.Consultation, bool, error) {
+func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *bolt.Tx) (id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent, ruleErr error)) (*tacitv1.Consultation, bool, error) {
 	var (
 		out      *tacitv1.Consultation
 		replayed bool
@@ -265,7 +283,11 @@ func (s *Store) write(key storage.IdempotencyKey, apply func(tx *bolt.Tx) (id ui
 	)
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		out, replayed, ruleErr = nil, false, nil
-		prev, ok, err := replay(tx, key)
+		prev, ok, err := replay(tx, key, target)
+		if _, refused := fault.As(err); refused {
+			ruleErr = err
+			return nil
+		}
 		if err != nil || ok {
 			out, replayed = prev, ok
 			return err
@@ -290,7 +312,7 @@ func (s *Store) write(key storage.IdempotencyKey, apply func(tx *bolt.Tx) (id ui
 
 // Create implements storage.Store.
 func (s *Store) Create(ctx context.Context, key storage.IdempotencyKey, build storage.Builder) (*tacitv1.Consultation, bool, error) {
-	return s.write(key, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+	return s.write(key, 0, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
 		b := tx.Bucket(bConsultations)
 		seq := b.Sequence() + 1 // taken only if the consultation is stored
 		c, events, err := build(strconv.FormatUint(seq, 10))
@@ -309,7 +331,7 @@ func (s *Store) Update(ctx context.Context, idStr string, key storage.Idempotenc
 	if !ok {
 		return nil, false, notFound(idStr)
 	}
-	return s.write(key, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+	return s.write(key, id, func(tx *bolt.Tx) (uint64, *tacitv1.Consultation, *tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
 		old, err := get(tx, id)
 		if err != nil {
 			return 0, nil, nil, nil, err

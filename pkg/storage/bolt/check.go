@@ -225,7 +225,16 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 	}
 
 	// --- remembered requests ---
-	return tx.Bucket(bRequests).ForEach(func(k, v []byte) error {
+	requests := tx.Bucket(bRequests)
+	if err := tx.Bucket(bRequestDigest).ForEach(func(k, _ []byte) error {
+		if requests.Get(k) == nil {
+			p.add("request_digests: %q has no remembered request", strings.ReplaceAll(string(k), "\x00", " "))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return requests.ForEach(func(k, v []byte) error {
 		name := strings.ReplaceAll(string(k), "\x00", " ")
 		if len(v) < 8 {
 			p.add("requests: %q holds no consultation id", name)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		t.Run("CreateKeyNotTakenByFailedBuild", h.createKeyNotTakenByFailure)
 		t.Run("UpdateReplays", h.updateReplays)
 		t.Run("UpdateKeyNotTakenByFailedMutation", h.updateKeyNotTakenByFailure)
+		t.Run("ReusedKeyIsRefused", h.reusedKeyIsRefused)
 		t.Run("ConcurrentCreatesWithOneKey", h.concurrentCreatesOneKey)
 	})
 	t.Run("Concurrency", func(t *testing.T) {
@@ -719,6 +720,63 @@ func (h harness) updateReplays(t *testing.T) {
 	}
 	if n := len(addressee(t, mustGet(t, st, c.GetId()), "so-xay-dung").GetRevisions()); n != 4 {
 		t.Errorf("stored record has %d revisions, want 4", n)
+	}
+}
+
+// A request id names one request: reused for another consultation or with
+// other content, it is refused and nothing is written, where a replay would
+// have told the caller its second request was done.
+func (h harness) reusedKeyIsRefused(t *testing.T) {
+	st := h.store(t)
+	a := mustCreate(t, st, newRecord("so-nnmt", "A", addr{"so-xay-dung", at(10, 0)}))
+	b := mustCreate(t, st, newRecord("so-nnmt", "B", addr{"so-xay-dung", at(10, 0)}))
+	key := storage.IdempotencyKey{Principal: "agency:so-xay-dung", Method: "Reply", ID: "reply-1", Fingerprint: []byte("reply to A")}
+	first, _, err := st.Update(t.Context(), a.GetId(), key, reply("so-xay-dung", "on A", at(3, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		f, ok := fault.As(err)
+		if !ok || f.Kind != fault.Invalid || f.Reason != storage.ReasonRequestIDReused || len(f.Violations) != 1 || f.Violations[0].Subject != "request_id" {
+			t.Errorf("%s: err = %v, want fault.Invalid %s naming request_id", what, err, storage.ReasonRequestIDReused)
+		}
+	}
+	// The same key on another consultation.
+	_, replayed, err := st.Update(t.Context(), b.GetId(), key, reply("so-xay-dung", "on B", at(3, 1)))
+	refused("same request id on another consultation", err)
+	if replayed {
+		t.Error("same request id on another consultation replayed the first result")
+	}
+	wantStored(t, st, b)
+	// The same key with other content on the same consultation.
+	other := key
+	other.Fingerprint = []byte("another reply to A")
+	_, _, err = st.Update(t.Context(), a.GetId(), other, reply("so-xay-dung", "changed", at(3, 2)))
+	refused("same request id with other content", err)
+	wantStored(t, st, first)
+	// The same content is a retry.
+	again, replayed, err := st.Update(t.Context(), a.GetId(), key, reply("so-xay-dung", "on A", at(3, 3)))
+	if err != nil || !replayed {
+		t.Errorf("exact retry: replayed=%v err=%v, want replayed", replayed, err)
+	} else if d := cmp.Diff(first, again, cmpProto); d != "" {
+		t.Errorf("exact retry did not return the first result (-first +replay):\n%s", d)
+	}
+	// Create compares content the same way.
+	okey := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "open-1", Fingerprint: []byte("C")}
+	c, _, err := st.Create(t.Context(), okey, builder(newRecord("so-nnmt", "C", addr{"so-xay-dung", at(10, 0)})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	okey.Fingerprint = []byte("D")
+	_, _, err = st.Create(t.Context(), okey, builder(newRecord("so-nnmt", "D", addr{"so-xay-dung", at(10, 0)})))
+	refused("same request id opening something else", err)
+	list, _, err := st.List(t.Context(), storage.ListQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{c.GetId(), b.GetId(), a.GetId()}, idsOf(list)); d != "" {
+		t.Errorf("stored consultations (-want +got):\n%s", d)
 	}
 }
 
