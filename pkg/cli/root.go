@@ -107,6 +107,7 @@ folder that 'tacit serve' created).
 		newWatchCommand(e),
 		newStatusCommand(e),
 		newAdminCommand(e),
+		newBenchCommand(e),
 	)
 	// cobra's `completion bash|zsh|fish|powershell`, listed in the help.
 	root.CompletionOptions = cobra.CompletionOptions{HiddenDefaultCmd: false}

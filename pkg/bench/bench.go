@@ -1,0 +1,447 @@
+// Package bench is tacit's load tool. It starts (or targets) a real `tacit
+// serve` over mutual TLS on loopback, drives OpenConsultation with five
+// addressees, Reply, GetConsultation and pages of deemed approvals at a
+// chosen concurrency for a chosen time, and measures in the same run the
+// machine's ceiling: a bare gRPC unary call over the same TLS whose handler
+// makes one durable bbolt Batch write of 1 KiB. Each operation's throughput
+// is reported as a ratio of that ceiling, which is what survives noisy
+// shared machines.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/tacit-gov/tacit/pkg/pki"
+)
+
+// Operation names, in the order they run.
+const (
+	OpCeiling = "ceiling"
+	OpOpen    = "open"
+	OpReply   = "reply"
+	OpGet     = "get"
+	OpDeemed  = "deemed"
+)
+
+// AllOps are the operations of a standard run.
+var AllOps = []string{OpCeiling, OpOpen, OpReply, OpGet, OpDeemed}
+
+// Options configure a run.
+type Options struct {
+	// Binary is the tacit executable that servers are started with.
+	Binary string
+	// Data is the data folder of the started server; empty: a fresh
+	// temporary folder with the demo registry. An existing store (such as
+	// one filled by `tacit generate`) is used as it is.
+	Data string
+	// Target is the address of a running server to drive instead of
+	// starting one; PKI is then its PKI folder and Metrics its metrics URL.
+	Target, PKI, Metrics string
+	// Concurrency is the number of clients, each with its own connection;
+	// Duration how long each operation runs.
+	Concurrency int
+	Duration    time.Duration
+	// Ops to run (default AllOps). Reply and get need consultations: the
+	// open phase runs whenever they are asked for.
+	Ops []string
+	// MinDeemed is how many deemed approvals the store must hold before the
+	// deemed phase; fewer are made first (consultations whose deadline
+	// passes a second after opening). Only with a started server.
+	MinDeemed int
+	// Out receives the report, Log the progress.
+	Out, Log io.Writer
+}
+
+// Result is one operation's measurement.
+type Result struct {
+	Name          string
+	Ops           int64
+	Errors        int64
+	FirstError    error
+	Elapsed       time.Duration
+	P50, P99, Max time.Duration
+	ServerCPU     time.Duration // CPU time of the server process over the phase
+	HeapPeak      int64         // peak Go heap in use of the server (tacit only)
+}
+
+// Rate is the throughput in operations a second.
+func (r Result) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Ops) / r.Elapsed.Seconds()
+}
+
+// Run measures and prints the report.
+func Run(ctx context.Context, o Options) ([]Result, error) {
+	if o.Concurrency < 1 {
+		return nil, errors.New("--concurrency must be at least 1")
+	}
+	if o.Duration <= 0 {
+		return nil, errors.New("--duration must be positive")
+	}
+	if len(o.Ops) == 0 {
+		o.Ops = AllOps
+	}
+	for _, op := range o.Ops {
+		if !slices.Contains(AllOps, op) {
+			return nil, fmt.Errorf("unknown operation %q: choose among %s", op, strings.Join(AllOps, ", "))
+		}
+	}
+	want := func(op string) bool { return slices.Contains(o.Ops, op) }
+	if want(OpReply) || want(OpGet) {
+		o.Ops = append(o.Ops, OpOpen)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, format+"\n", args...) }
+
+	r := &runner{o: o, logf: logf}
+	defer r.close()
+	if err := r.startTacit(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.connect(ctx); err != nil {
+		return nil, err
+	}
+	if want(OpDeemed) {
+		if err := r.ensureDeemed(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	var results []Result
+	if want(OpCeiling) {
+		res, err := r.ceiling(ctx)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	phases := []struct {
+		name string
+		op   func(ctx context.Context, w *worker) error
+	}{
+		{OpOpen, r.open}, {OpReply, r.reply}, {OpGet, r.get}, {OpDeemed, r.deemed},
+	}
+	for _, ph := range phases {
+		if !want(ph.name) {
+			continue
+		}
+		res, err := r.phase(ctx, ph.name, r.tacitPID, r.metricsURL, ph.op)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	r.report(results)
+	return results, nil
+}
+
+type runner struct {
+	o    Options
+	logf func(string, ...any)
+
+	server            *child
+	tacitPID          int
+	addr, pkiDir, dir string
+	metricsURL        string
+	tmp               string
+
+	workers      []*worker
+	combosByLead map[string][]combo
+	agencies     []string
+	opened       openedSet
+}
+
+func (r *runner) close() {
+	for _, w := range r.workers {
+		w.close()
+	}
+	if r.server != nil {
+		r.server.stop()
+	}
+	if r.tmp != "" {
+		_ = os.RemoveAll(r.tmp)
+	}
+}
+
+// startTacit starts `tacit serve` on a fresh port (unless a target is
+// given) and waits until it is SERVING.
+func (r *runner) startTacit(ctx context.Context) error {
+	var err error
+	if r.tmp, err = os.MkdirTemp("", "tacit-bench-"); err != nil {
+		return err
+	}
+	if r.o.Target != "" {
+		r.addr, r.pkiDir, r.metricsURL = r.o.Target, r.o.PKI, r.o.Metrics
+		if r.pkiDir == "" {
+			return errors.New("--pki is required with --target: the PKI folder of that server's development CA")
+		}
+		return r.waitServing(ctx, nil)
+	}
+	r.dir = r.o.Data
+	if r.dir == "" {
+		r.dir = filepath.Join(r.tmp, "data")
+	}
+	r.pkiDir = filepath.Join(r.dir, "pki")
+	if r.addr, err = freeAddr(); err != nil {
+		return err
+	}
+	maddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	r.metricsURL = "http://" + maddr + "/metrics"
+	start := time.Now()
+	r.server, err = startChild("tacit serve", r.o.Binary, "serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", maddr,
+		"--demo", "--min-notice", "0s", "--rate-limit", "0", "--log-level", "warn")
+	if err != nil {
+		return err
+	}
+	r.tacitPID = r.server.cmd.Process.Pid
+	if err := r.waitServing(ctx, r.server); err != nil {
+		return err
+	}
+	r.logf("tacit serve --data %s on %s: SERVING after %s", r.dir, r.addr, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// waitServing polls the health service as admin:admin for up to 5 minutes
+// (a large store's catch-up may take a while).
+func (r *runner) waitServing(ctx context.Context, c *child) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var err error
+		// Fails until the server has created the development PKI.
+		if conf, cerr := clientTLS(r.pkiDir, pki.Admin("admin")); cerr != nil {
+			err = cerr
+		} else {
+			var conn *grpc.ClientConn
+			if conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf))); err == nil {
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				var res *healthpb.HealthCheckResponse
+				res, err = healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+				cancel()
+				conn.Close()
+				if err == nil && res.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+					return nil
+				}
+				if err == nil {
+					err = fmt.Errorf("health: %s", res.GetStatus())
+				}
+			}
+		}
+		if c != nil {
+			if e := c.exited(); e != nil {
+				return e
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the server at %s did not become SERVING: %v", r.addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// phase runs op on every worker for the duration and measures it.
+func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL string, op func(context.Context, *worker) error) (Result, error) {
+	r.logf("%s: %d clients for %s", name, len(r.workers), r.o.Duration)
+	var heap *heapWatch
+	if metricsURL != "" && name != OpCeiling {
+		heap = watchHeap(metricsURL)
+	}
+	cpu0, cpuErr := r.cpu(ctx, pid, metricsURL)
+	var (
+		ops, errs atomic.Int64
+		firstErr  atomic.Pointer[error]
+		lat       = make([][]time.Duration, len(r.workers))
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	end := start.Add(r.o.Duration)
+	for i, w := range r.workers {
+		wg.Go(func() {
+			for time.Now().Before(end) && ctx.Err() == nil {
+				t := time.Now()
+				err := op(ctx, w)
+				d := time.Since(t)
+				if err != nil {
+					if errors.Is(err, errNoWork) {
+						return
+					}
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
+					continue
+				}
+				ops.Add(1)
+				lat[i] = append(lat[i], d)
+			}
+		})
+	}
+	wg.Wait()
+	res := Result{Name: name, Ops: ops.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
+	if p := firstErr.Load(); p != nil {
+		res.FirstError = *p
+	}
+	if cpu1, err := r.cpu(ctx, pid, metricsURL); err == nil && cpuErr == nil {
+		res.ServerCPU = cpu1 - cpu0
+	}
+	if heap != nil {
+		res.HeapPeak = heap.end()
+	}
+	all := slices.Concat(lat...)
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if n := len(all); n > 0 {
+		res.P50, res.P99, res.Max = all[n/2], all[min(n-1, n*99/100)], all[n-1]
+	}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	if res.Ops == 0 && res.FirstError != nil {
+		return res, fmt.Errorf("%s: every call failed: %w", name, res.FirstError)
+	}
+	return res, nil
+}
+
+// cpu is a server's CPU time: from /proc when the tool started it,
+// otherwise from its metrics.
+func (r *runner) cpu(ctx context.Context, pid int, metricsURL string) (time.Duration, error) {
+	if pid != 0 {
+		return cpuTime(pid)
+	}
+	if metricsURL == "" {
+		return 0, errors.New("no metrics")
+	}
+	m, err := scrape(ctx, metricsURL)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(m["process_cpu_seconds_total"] * float64(time.Second)), nil
+}
+
+// ceiling starts the ceiling server in its own process, with tacit's PKI,
+// and runs the same clients against it.
+func (r *runner) ceiling(ctx context.Context) (Result, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return Result{}, err
+	}
+	c, err := startChild("ceiling server", r.o.Binary, "bench", "ceiling-server", "--listen", addr,
+		"--data", filepath.Join(r.tmp, "ceiling"), "--pki", r.pkiDir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.stop()
+	conns := make([]*grpc.ClientConn, len(r.workers))
+	defer func() {
+		for _, cc := range conns {
+			if cc != nil {
+				cc.Close()
+			}
+		}
+	}()
+	for i, w := range r.workers {
+		if conns[i], err = grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(w.tls))); err != nil {
+			return Result{}, err
+		}
+	}
+	payload := make([]byte, CeilingPayload)
+	for i := range payload {
+		payload[i] = byte(rand.IntN(256))
+	}
+	// Wait until it answers (each connection makes its handshake now).
+	deadline := time.Now().Add(30 * time.Second)
+	for i := range conns {
+		for {
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			err := ceilingCall(cctx, conns[i], payload)
+			cancel()
+			if err == nil {
+				break
+			}
+			if e := c.exited(); e != nil {
+				return Result{}, e
+			}
+			if time.Now().After(deadline) {
+				return Result{}, fmt.Errorf("the ceiling server does not answer: %w", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return r.phase(ctx, OpCeiling, c.cmd.Process.Pid, "", func(ctx context.Context, w *worker) error {
+		return ceilingCall(ctx, conns[w.i], payload)
+	})
+}
+
+// report prints the table and, last, one line per operation:
+// NAME ops/s p99 ratio.
+func (r *runner) report(results []Result) {
+	var ceiling float64
+	for _, res := range results {
+		if res.Name == OpCeiling {
+			ceiling = res.Rate()
+		}
+	}
+	ratio := func(res Result) string {
+		if ceiling == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", res.Rate()/ceiling)
+	}
+	fmt.Fprintf(r.o.Out, "tacit bench: %d clients, %s per operation, mutual TLS on loopback, durable commits\n", r.o.Concurrency, r.o.Duration)
+	fmt.Fprintf(r.o.Out, "ceiling: bare gRPC unary call over the same TLS, handler = one bbolt Batch write of %d bytes (batch delay %s)\n", CeilingPayload, ceilingBatchDelay)
+	if r.dir != "" {
+		fmt.Fprintf(r.o.Out, "server: tacit serve --data %s\n", r.dir)
+	} else {
+		fmt.Fprintf(r.o.Out, "server: %s\n", r.addr)
+	}
+	fmt.Fprintln(r.o.Out)
+	tw := tabwriter.NewWriter(r.o.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\t")
+	for _, res := range results {
+		cpuPer, heap := "-", "-"
+		if res.Ops > 0 && res.ServerCPU > 0 {
+			cpuPer = (res.ServerCPU / time.Duration(res.Ops)).Round(time.Microsecond).String()
+		}
+		if res.HeapPeak > 0 {
+			heap = fmt.Sprintf("%.0f MiB", float64(res.HeapPeak)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
+			res.Errors, ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap)
+	}
+	tw.Flush()
+	for _, res := range results {
+		if res.FirstError != nil {
+			fmt.Fprintf(r.o.Out, "%s: %d errors, the first: %v\n", res.Name, res.Errors, res.FirstError)
+		}
+	}
+	if r.tacitPID != 0 {
+		if rss, err := peakRSS(r.tacitPID); err == nil {
+			fmt.Fprintf(r.o.Out, "tacit serve peak RSS %.0f MiB (includes the bbolt file pages it mapped)\n", float64(rss)/(1<<20))
+		}
+	}
+	fmt.Fprintln(r.o.Out)
+	for _, res := range results {
+		fmt.Fprintf(r.o.Out, "%s %.0f %s %s\n", res.Name, res.Rate(), ms(res.P99), ratio(res))
+	}
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+}
