@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,6 +66,9 @@ type Options struct {
 	// deemed phase; fewer are made first (consultations whose deadline
 	// passes a second after opening). Only with a started server.
 	MinDeemed int
+	// Profiles, when set, is a folder where a CPU profile of the started
+	// tacit serve is written for each phase (NAME.pprof).
+	Profiles string
 	// Out receives the report, Log the progress.
 	Out, Log io.Writer
 }
@@ -161,6 +165,7 @@ type runner struct {
 	tacitPID          int
 	addr, pkiDir, dir string
 	metricsURL        string
+	pprofAddr         string
 	tmp               string
 
 	workers      []*worker
@@ -208,9 +213,19 @@ func (r *runner) startTacit(ctx context.Context) error {
 		return err
 	}
 	r.metricsURL = "http://" + maddr + "/metrics"
+	args := []string{"serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", maddr,
+		"--demo", "--min-notice", "0s", "--rate-limit", "0", "--log-level", "warn"}
+	if r.o.Profiles != "" {
+		if err := os.MkdirAll(r.o.Profiles, 0o755); err != nil {
+			return err
+		}
+		if r.pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		args = append(args, "--pprof-listen", r.pprofAddr)
+	}
 	start := time.Now()
-	r.server, err = startChild("tacit serve", r.o.Binary, "serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", maddr,
-		"--demo", "--min-notice", "0s", "--rate-limit", "0", "--log-level", "warn")
+	r.server, err = startChild("tacit serve", r.o.Binary, args...)
 	if err != nil {
 		return err
 	}
@@ -267,6 +282,17 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		heap = watchHeap(metricsURL)
 	}
 	cpu0, cpuErr := r.cpu(ctx, pid, metricsURL)
+	profiled := make(chan struct{})
+	if r.pprofAddr != "" && name != OpCeiling {
+		go func() {
+			defer close(profiled)
+			if err := r.profile(ctx, name); err != nil {
+				r.logf("%s: no profile: %v", name, err)
+			}
+		}()
+	} else {
+		close(profiled)
+	}
 	var (
 		ops, errs atomic.Int64
 		firstErr  atomic.Pointer[error]
@@ -295,6 +321,7 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		})
 	}
 	wg.Wait()
+	<-profiled
 	res := Result{Name: name, Ops: ops.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
 	if p := firstErr.Load(); p != nil {
 		res.FirstError = *p
@@ -317,6 +344,30 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		return res, fmt.Errorf("%s: every call failed: %w", name, res.FirstError)
 	}
 	return res, nil
+}
+
+// profile saves a CPU profile of the server over the phase.
+func (r *runner) profile(ctx context.Context, name string) error {
+	secs := max(1, int(r.o.Duration.Seconds()))
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.pprofAddr, secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(filepath.Join(r.o.Profiles, name+".pprof"))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // cpu is a server's CPU time: from /proc when the tool started it,

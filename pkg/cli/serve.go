@@ -102,6 +102,7 @@ or with -o json, and exits without serving.`,
 	f.StringVar(&o.TLSKey, "tls-key", "", "server key (production PKI)")
 	f.StringVar(&o.ClientCA, "client-ca", "", "CA that signs client certificates (production PKI)")
 	f.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, plain HTTP (off when empty; keep it private)")
+	f.StringVar(&o.PprofListen, "pprof-listen", "", "serve Go profiles at /debug/pprof/ on this address, plain HTTP (off when empty; for developers, keep it on loopback)")
 	o.Limits = server.DefaultLimits
 	f.Float64Var(&o.Limits.Rate, "rate-limit", server.DefaultLimits.Rate, "requests a second each principal may send (0: no limit); more get RESOURCE_EXHAUSTED with a retry delay")
 	f.IntVar(&o.Limits.Burst, "rate-burst", server.DefaultLimits.Burst, "requests a principal may send at once above --rate-limit")
@@ -124,6 +125,13 @@ or with -o json, and exits without serving.`,
 // fails at start naming the setting and its source.
 var serveChecks = map[string]settingCheck{
 	"listen": func(v string) error {
+		_, _, err := net.SplitHostPort(v)
+		return err
+	},
+	"pprof-listen": func(v string) error {
+		if v == "" {
+			return nil
+		}
 		_, _, err := net.SplitHostPort(v)
 		return err
 	},

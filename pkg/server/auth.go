@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,23 +49,76 @@ func (c *Core) authenticate(ctx context.Context) (pki.Principal, error) {
 	// The handshake asks for a certificate without judging it, so that a
 	// missing, foreign or expired one gets a clear UNAUTHENTICATED answer
 	// here instead of a failed handshake.
-	leaf := ti.State.PeerCertificates[0]
-	inter := x509.NewCertPool()
-	for _, ic := range ti.State.PeerCertificates[1:] {
-		inter.AddCert(ic)
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: c.clientCAs, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: c.clock.Now()}); err != nil {
-		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate %q is not accepted (%v): use a current certificate issued by this server's CA", leaf.Subject.CommonName, err)
-	}
-	p, err := pki.PrincipalFromCert(leaf)
+	p, err := c.certs.principal(ti.State.PeerCertificates, c.clientCAs, c.clock.Now())
 	if err != nil {
-		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate names no tacit principal (%v): use a certificate from `tacit pki issue`", err)
+		return pki.Principal{}, err
 	}
 	if p.Kind == pki.KindAgency {
 		if _, ok := c.reg.Load().Agency(p.Name); !ok {
 			return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the certificate is for %s, which is not an agency in the registry: ask the administrator to import it", p)
 		}
 	}
+	return p, nil
+}
+
+// certCache remembers the certificate chains already verified, so that the
+// signature checks (most of a small call's CPU time) run once per client
+// rather than on every call. A hit is still checked against the chain's
+// validity window at the present time; errors are not remembered.
+type certCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]verifiedChain
+}
+
+type verifiedChain struct {
+	p                   pki.Principal
+	notBefore, notAfter time.Time
+}
+
+// maxVerifiedChains bounds the cache; when full it starts again.
+const maxVerifiedChains = 16384
+
+func (cc *certCache) principal(chain []*x509.Certificate, roots *x509.CertPool, now time.Time) (pki.Principal, error) {
+	h := sha256.New()
+	for _, c := range chain {
+		h.Write(c.Raw)
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	cc.mu.Lock()
+	v, ok := cc.m[key]
+	cc.mu.Unlock()
+	if ok && !now.Before(v.notBefore) && !now.After(v.notAfter) {
+		return v.p, nil
+	}
+	leaf := chain[0]
+	inter := x509.NewCertPool()
+	for _, ic := range chain[1:] {
+		inter.AddCert(ic)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: now})
+	if err != nil {
+		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate %q is not accepted (%v): use a current certificate issued by this server's CA", leaf.Subject.CommonName, err)
+	}
+	p, err := pki.PrincipalFromCert(leaf)
+	if err != nil {
+		return pki.Principal{}, status.Errorf(codes.Unauthenticated, "the client certificate names no tacit principal (%v): use a certificate from `tacit pki issue`", err)
+	}
+	v = verifiedChain{p: p, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter}
+	for _, c := range chains[0] {
+		if c.NotBefore.After(v.notBefore) {
+			v.notBefore = c.NotBefore
+		}
+		if c.NotAfter.Before(v.notAfter) {
+			v.notAfter = c.NotAfter
+		}
+	}
+	cc.mu.Lock()
+	if cc.m == nil || len(cc.m) >= maxVerifiedChains {
+		cc.m = map[[sha256.Size]byte]verifiedChain{}
+	}
+	cc.m[key] = v
+	cc.mu.Unlock()
 	return p, nil
 }
 

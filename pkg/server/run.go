@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,6 +44,9 @@ type Options struct {
 	// MetricsListen, when set, serves Prometheus metrics at /metrics on
 	// this address (plain HTTP: keep it on a private interface).
 	MetricsListen string
+	// PprofListen, when set, serves Go's profiles at /debug/pprof/ on this
+	// address (plain HTTP, for developers: keep it on loopback).
+	PprofListen string
 	// Limits on each principal's requests and streams; MaxConnections
 	// bounds open connections (0: 10,000).
 	Limits         Limits
@@ -215,6 +219,23 @@ func Run(ctx context.Context, o Options) error {
 		go func() { _ = msrv.Serve(mlis) }()
 		defer msrv.Close()
 		log.Info().Str("listen", mlis.Addr().String()).Msg("metrics at /metrics")
+	}
+
+	if o.PprofListen != "" {
+		plis, err := net.Listen("tcp", o.PprofListen)
+		if err != nil {
+			return fmt.Errorf("--pprof-listen %s: %w", o.PprofListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = psrv.Serve(plis) }()
+		defer psrv.Close()
+		log.Info().Str("listen", plis.Addr().String()).Msg("profiles at /debug/pprof/")
 	}
 
 	// Serving once the sweeper has caught up on deadlines that passed while

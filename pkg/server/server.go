@@ -44,6 +44,7 @@ type Core struct {
 	OnNewAgencies func(codes []string)
 
 	clientCAs *x509.CertPool // verifies client certificates
+	certs     certCache      // chains already verified
 
 	kick chan struct{} // wakes the sweeper when an earlier deadline may exist
 	hub  *hub          // tells inbox watchers that something was written
