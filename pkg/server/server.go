@@ -198,8 +198,8 @@ func idempotencyKey(p pki.Principal, method string, req request) (storage.Idempo
 // errViewOnly aborts the write transaction view borrows.
 var errViewOnly = errors.New("view only: nothing to write")
 
-// view returns a stored consultation as it stands now, with the silence
-// rule applied. When that shows a deemed approval not yet recorded, the
+// view returns a stored consultation (rec, which it may return or modify)
+// as it stands now, with the silence rule applied. When that shows a deemed approval not yet recorded, the
 // record read may be stale: a reply whose transaction read the clock just
 // before the deadline may not have committed yet. The view is then computed
 // again inside a write transaction, which is ordered with every write, and
@@ -207,9 +207,8 @@ var errViewOnly = errors.New("view only: nothing to write")
 // read takes back. This costs a write transaction only between a deadline
 // and the moment the sweeper records it.
 func (c *Core) view(ctx context.Context, rec *tacitv1.Consultation) (*tacitv1.Consultation, error) {
-	out := proto.Clone(rec).(*tacitv1.Consultation)
-	if len(consultation.Materialize(out, c.clock.Now(), c.headAt, false)) == 0 {
-		return out, nil
+	if d, ok := consultation.NextDeadline(rec); !ok || d.After(c.clock.Now()) {
+		return rec, nil // nothing is due: the record is the view
 	}
 	var fresh *tacitv1.Consultation
 	_, _, err := c.store.Update(ctx, rec.GetId(), storage.IdempotencyKey{}, func(r *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
