@@ -424,8 +424,28 @@ func concat(parts ...[]byte) []byte {
 	return bytes.Join(parts, nil)
 }
 
-// put stores c (replacing old) and rewrites its index entries.
+// put stores c (replacing old), rewrites its index entries and figures,
+// and appends the change's events to the audit trail.
 func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent) ([]byte, error) {
+	d := newStatsDelta()
+	rec, err := putRecord(tx, id, old, c, d)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		if e.GetConsultationId() == "" {
+			e.ConsultationId = c.GetId()
+		}
+	}
+	if err := d.apply(tx); err != nil {
+		return nil, err
+	}
+	return rec, appendEvents(tx, events)
+}
+
+// putRecord stores c (replacing old), rewrites its index entries and adds
+// the change of figures to d, which the caller applies.
+func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDelta) ([]byte, error) {
 	rec, err := marshal(c)
 	if err != nil {
 		return nil, err
@@ -489,17 +509,8 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 			}
 		}
 	}
-	for _, e := range events {
-		if e.GetConsultationId() == "" {
-			e.ConsultationId = c.GetId()
-		}
-	}
-	d := newStatsDelta()
 	d.diff(old, c)
-	if err := d.apply(tx); err != nil {
-		return nil, err
-	}
-	return rec, appendEvents(tx, events)
+	return rec, nil
 }
 
 // List implements storage.Store.
@@ -757,10 +768,14 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 	return out, next, err
 }
 
+// eventHash is the SHA-256 of e encoded without its hash. It sets the
+// hash aside while encoding (no copy: this runs for every entry written
+// and verified), so e must not be read concurrently.
 func eventHash(e *tacitv1.AuditEvent) ([]byte, error) {
-	c := proto.Clone(e).(*tacitv1.AuditEvent)
-	c.Hash = nil
-	b, err := marshal(c)
+	hash := e.Hash
+	e.Hash = nil
+	b, err := marshal(e)
+	e.Hash = hash
 	if err != nil {
 		return nil, err
 	}

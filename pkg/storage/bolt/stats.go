@@ -273,14 +273,19 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (n int64, err error) {
 func (s *Store) RecordRejection(ctx context.Context, lead string, events []*tacitv1.AuditEvent) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		d := newStatsDelta()
-		for _, e := range events {
-			d.add(lead, e.GetEventTime().AsTime(), fRejected, 1)
-		}
+		d.rejected(lead, events)
 		if err := d.apply(tx); err != nil {
 			return err
 		}
 		return appendEvents(tx, events)
 	})
+}
+
+// rejected counts refused openings against their lead.
+func (d *statsDelta) rejected(lead string, events []*tacitv1.AuditEvent) {
+	for _, e := range events {
+		d.add(lead, e.GetEventTime().AsTime(), fRejected, 1)
+	}
 }
 
 // AgencyFigures implements storage.Store.
