@@ -53,12 +53,13 @@ var benchData struct {
 	records int
 }
 
-// TestMain removes the benchmark store (when one was built) after the run.
+// TestMain removes the benchmark stores (when any were built) after the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchData.dir != "" {
 		os.RemoveAll(benchData.dir)
 	}
+	removeSweepTemplates()
 	os.Exit(code)
 }
 
