@@ -31,7 +31,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 		if len(recounted) > 0 {
 			moved++
 		}
-		return auditEvents(append(evs, recounted...), rec, now), nil
+		return consultation.AuditEvents(append(evs, recounted...), rec, now), nil
 	}, func(int) []*tacitv1.AuditEvent {
 		changed := moved
 		from := prev

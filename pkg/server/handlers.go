@@ -3,10 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/consultation"
@@ -42,7 +39,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		}
 		c.Id, c.Name = id, "consultations/"+id
 		ev := consultation.OpenedEvent(c, p.String(), now)
-		return c, auditEvents([]consultation.Event{ev}, c, now), nil
+		return c, consultation.AuditEvents([]consultation.Event{ev}, c, now), nil
 	})
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {
@@ -275,12 +272,7 @@ func (s RegistryServer) ListFields(ctx context.Context, req *tacitv1.ListFieldsR
 // recordRejection keeps a refused opening on the audit trail, with its
 // reasons, and counts it against the lead. Nothing else is stored.
 func (s ConsultationServer) recordRejection(ctx context.Context, p pki.Principal, f *fault.Error) {
-	var reasons []string
-	for _, v := range f.Violations {
-		reasons = append(reasons, v.Subject+": "+v.Description)
-	}
-	ev := &tacitv1.AuditEvent{EventTime: timestamppb.New(s.clock.Now()), Actor: p.String(), Type: consultation.EventOpenRejected,
-		Details: f.Message + "; " + strings.Join(reasons, "; ")}
+	ev := consultation.RejectedEvent(p.String(), f, s.clock.Now())
 	if err := s.store.RecordRejection(ctx, p.Name, []*tacitv1.AuditEvent{ev}); err != nil {
 		s.log.Error().Err(err).Msg("could not record a refused opening on the audit trail")
 	}

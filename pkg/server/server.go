@@ -82,32 +82,6 @@ func (c *Core) wake() {
 	}
 }
 
-// auditEvents turns the rules' events on rec into audit entries, each with
-// the agencies whose inbox receives it.
-func auditEvents(evs []consultation.Event, rec *tacitv1.Consultation, recorded time.Time) []*tacitv1.AuditEvent {
-	out := make([]*tacitv1.AuditEvent, 0, len(evs))
-	for _, e := range evs {
-		ae := &tacitv1.AuditEvent{
-			EventTime: timestamppb.New(recorded), Actor: e.Actor, Type: e.Type,
-			ConsultationId: rec.GetId(), Agency: e.Agency, Rule: e.Rule, Details: e.Details,
-			Notified: consultation.Notify(rec, e),
-		}
-		if !e.Deadline.IsZero() {
-			ae.Deadline = timestamppb.New(e.Deadline)
-		}
-		out = append(out, ae)
-	}
-	return out
-}
-
-// settle adds the lead's notice when a change left no addressee pending.
-func settle(rec *tacitv1.Consultation, wasSettled bool, evs []consultation.Event, now time.Time) []consultation.Event {
-	if !wasSettled && rec.GetState() == tacitv1.ConsultationState_CONSULTATION_STATE_OPEN && consultation.Settled(rec) {
-		evs = append(evs, consultation.SettledEvent(rec, now))
-	}
-	return evs
-}
-
 // ImportRegistry validates and applies an import as actor, durably, and
 // swaps the in-memory snapshot.
 func (c *Core) ImportRegistry(ctx context.Context, actor string, req *tacitv1.ImportRegistryRequest) (*registry.Result, error) {
@@ -145,14 +119,7 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method string, req r
 		return nil, err
 	}
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-		now := c.clock.Now()
-		was := consultation.Settled(rec)
-		deemed := consultation.Materialize(rec, now, c.headAt, true)
-		evs, err := fn(rec, now)
-		if err != nil {
-			return nil, err
-		}
-		return auditEvents(settle(rec, was, append(deemed, evs...), now), rec, now), nil
+		return consultation.Change(rec, c.clock.Now(), c.headAt, fn)
 	})
 	if err != nil {
 		return nil, err
@@ -227,10 +194,7 @@ func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
 		n, err := c.store.SweepDue(ctx, now, 1000, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			was := consultation.Settled(rec)
-			evs := consultation.SendReminders(c.rules, rec, now)
-			evs = append(evs, consultation.Materialize(rec, now, c.headAt, true)...)
-			return auditEvents(settle(rec, was, evs, now), rec, now), nil
+			return consultation.Sweep(c.rules, rec, now, c.headAt), nil
 		})
 		total += n
 		if n > 0 {
