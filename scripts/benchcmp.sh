@@ -16,7 +16,7 @@
 #   -count N         runs of each benchmark per revision (default: 6)
 #   -benchtime T     go test -benchtime (default: go's, 1s)
 #   -quick           the rules and the calendar only (./pkg/consultation
-#                    ./pkg/calendar), -count 3, -benchtime 200ms: a minute
+#                    ./pkg/calendar), -count 4, -benchtime 100ms: a minute
 #                    or so; -pkg, -count and -benchtime given after it win
 #   -interleave      run OLD and NEW alternately, one count at a time, so
 #                    a busy machine's drift falls on both (slower: benchmark
@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
     -pkg) pkgs=${2:?-pkg needs packages}; shift 2 ;;
     -count) count=${2:?-count needs a number}; shift 2 ;;
     -benchtime) benchtime=${2:?-benchtime needs a duration}; shift 2 ;;
-    -quick) pkgs="./pkg/consultation ./pkg/calendar" count=3 benchtime=200ms; shift ;;
+    -quick) pkgs="./pkg/consultation ./pkg/calendar" count=4 benchtime=100ms; shift ;;
     -interleave) interleave=1; shift ;;
     -overlay) overlay=1; shift ;;
     -o) out=${2:?-o needs a folder}; shift 2 ;;
