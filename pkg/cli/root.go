@@ -108,6 +108,7 @@ folder that 'tacit serve' created).
 		newStatusCommand(e),
 		newAdminCommand(e),
 		newBenchCommand(e),
+		newGenerateCommand(e),
 	)
 	// cobra's `completion bash|zsh|fish|powershell`, listed in the help.
 	root.CompletionOptions = cobra.CompletionOptions{HiddenDefaultCmd: false}
