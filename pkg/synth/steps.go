@@ -273,7 +273,7 @@ func (g *gen) request(lead *agency, t time.Time, refuse bool) *tacitv1.OpenConsu
 		}
 	}
 	eligible()
-	for try := 0; len(scope) > 0 && (len(chosen) < want && len(fields) < 5 && try < 10 || len(chosen) == 0); try++ {
+	for try := 0; len(scope) > 0 && (len(chosen) < want && len(fields) < 3 && try < 10 || len(chosen) == 0); try++ {
 		if a := pick(g.rnd, scope); !covers(a.mandate, fields) {
 			fields = append(fields, g.field(a.mandate))
 			eligible()
