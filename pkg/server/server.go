@@ -188,19 +188,25 @@ func (c *Core) view(ctx context.Context, rec *tacitv1.Consultation) (*tacitv1.Co
 	return nil, err
 }
 
+// sweepEntries is how many due deadlines and reminders one sweep
+// transaction takes: enough to share commits among thousands of deemed
+// approvals, few enough that replies queued behind the writer wait tens of
+// milliseconds, not seconds.
+const sweepEntries = 5000
+
 // Sweep persists every deemed approval due at now; it returns how many
 // consultations it changed.
 func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
-		n, err := c.store.SweepDue(ctx, now, 1000, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		n, more, err := c.store.SweepDue(ctx, now, sweepEntries, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 			return consultation.Sweep(c.rules, rec, now, c.headAt), nil
 		})
 		total += n
 		if n > 0 {
 			c.hub.signal()
 		}
-		if err != nil || n < 1000 {
+		if err != nil || !more {
 			return total, err
 		}
 	}

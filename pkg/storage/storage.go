@@ -151,11 +151,13 @@ type Store interface {
 	// work: a deadline of a pending addressee of an open consultation, or a
 	// reminder not yet sent.
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
-	// SweepDue applies mutate, in one transaction, to every consultation
+	// SweepDue applies mutate, in one transaction, to the consultations
 	// with a pending addressee whose deadline or unsent reminder is at or
-	// before now (at most limit consultations) and returns how many it
-	// changed.
-	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (int, error)
+	// before now, taking due entries (deadlines and reminders) in time order
+	// until limit of them are taken, and every consultation they belong to.
+	// It returns how many consultations it changed and whether due entries
+	// of other consultations remain.
+	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (changed int, more bool, err error)
 
 	// RecordRejection appends the audit events of a refused opening and
 	// counts it against the lead; no consultation is stored.

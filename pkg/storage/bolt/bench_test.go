@@ -170,7 +170,7 @@ func BenchmarkSweepDue(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		n, err := s.SweepDue(b.Context(), now, per, func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		n, _, err := s.SweepDue(b.Context(), now, per*5, func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 			return consultation.Sweep(benchRules, c, now, head), nil
 		})
 		if err != nil || n != per {

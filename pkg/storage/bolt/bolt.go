@@ -33,7 +33,7 @@ var (
 	bDeemed        = []byte("deemed")             // agency 0 effective(8) id(8) -> DeemedApprovalRecord
 	bDeemedTime    = []byte("deemed_time")        // effective(8) id(8) agency -> DeemedApprovalRecord
 	bParty         = []byte("party")              // agency 0 id(8) -> role
-	bRequests      = []byte("requests")           // principal 0 method 0 request_id -> id(8) Consultation
+	bRequests      = []byte("requests")           // principal 0 method 0 request_id -> see requestRecord
 	bFields        = []byte("fields")             // code -> Field
 	bAgencies      = []byte("agencies")           // code -> Agency
 	bDeemedLead    = []byte("deemed_lead")        // lead 0 effective(8) id(8) agency -> DeemedApprovalRecord
@@ -44,9 +44,8 @@ var (
 	bStatsPending  = []byte("stats_pending")      // agency -> pending now
 	bReminders     = []byte("reminders")          // remind-at(8) id(8) agency -> ""
 	bInbox         = []byte("inbox")              // agency 0 seq(8) -> "": audit entries notified to it
-	bRequestDigest = []byte("request_digests")    // principal 0 method 0 request_id -> digest of the request
 
-	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox, bRequestDigest}
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox}
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
@@ -231,6 +230,46 @@ func requestKey(k storage.IdempotencyKey) []byte {
 	return []byte(k.Principal + "\x00" + k.Method + "\x00" + k.ID)
 }
 
+// A remembered request is 0x01, the consultation id (8), the SHA-256 of
+// the request's fingerprint (32, zero when none was given) and the first
+// result. Stores of
+// before the digest hold the id and the result only; their first byte is
+// the id's, 0 for any id below 2^56.
+const requestRecordV1 = 0x01
+
+func requestRecord(id uint64, digest, rec []byte) []byte {
+	v := make([]byte, 0, 1+8+sha256.Size+len(rec))
+	v = append(v, requestRecordV1)
+	v = binary.BigEndian.AppendUint64(v, id)
+	var d [sha256.Size]byte
+	if len(digest) > 0 {
+		d = sha256.Sum256(digest)
+	}
+	v = append(v, d[:]...)
+	return append(v, rec...)
+}
+
+func fingerprintDigest(f []byte) []byte {
+	d := sha256.Sum256(f)
+	return d[:]
+}
+
+// parseRequestRecord returns a remembered request's consultation id, digest
+// (nil when unknown) and first result.
+func parseRequestRecord(v []byte) (id uint64, digest, rec []byte, ok bool) {
+	switch {
+	case len(v) >= 1+8+sha256.Size && v[0] == requestRecordV1:
+		digest = v[9 : 9+sha256.Size]
+		if bytes.Equal(digest, make([]byte, sha256.Size)) {
+			digest = nil
+		}
+		return binary.BigEndian.Uint64(v[1:9]), digest, v[9+sha256.Size:], true
+	case len(v) >= 8 && v[0] == 0:
+		return binary.BigEndian.Uint64(v[:8]), nil, v[8:], true
+	}
+	return 0, nil, nil, false
+}
+
 // replay returns the first result of a request seen before. target is the
 // consultation an Update is addressed to (0 for Create): the same request id
 // used for another consultation, or with another fingerprint, is refused.
@@ -238,20 +277,21 @@ func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Cons
 	if k.ID == "" {
 		return nil, false, nil
 	}
-	rk := requestKey(k)
-	v := tx.Bucket(bRequests).Get(rk)
+	v := tx.Bucket(bRequests).Get(requestKey(k))
 	if v == nil {
 		return nil, false, nil
 	}
-	first := binary.BigEndian.Uint64(v[:8])
-	digest := tx.Bucket(bRequestDigest).Get(rk)
-	if (target != 0 && first != target) || (digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(digest, k.Fingerprint)) {
+	first, digest, rec, ok := parseRequestRecord(v)
+	if !ok {
+		return nil, false, fmt.Errorf("remembered request %q is malformed", k.ID)
+	}
+	if (target != 0 && first != target) || (digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(digest, fingerprintDigest(k.Fingerprint))) {
 		return nil, false, &fault.Error{Kind: fault.Invalid, Reason: storage.ReasonRequestIDReused,
 			Message:    fmt.Sprintf("request_id %q was already used by %s for another %s request (on consultation %d); nothing was done: repeat a request exactly to retry it, and give every new request a new request_id", k.ID, k.Principal, k.Method, first),
 			Violations: []fault.Violation{{Type: storage.ReasonRequestIDReused, Subject: "request_id", Description: fmt.Sprintf("already used for a different %s request", k.Method)}}}
 	}
 	c := &tacitv1.Consultation{}
-	if err := unmarshal(v[8:], c); err != nil {
+	if err := unmarshal(rec, c); err != nil {
 		return nil, false, err
 	}
 	return c, true, nil
@@ -261,13 +301,7 @@ func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) erro
 	if k.ID == "" {
 		return nil
 	}
-	rk := requestKey(k)
-	if len(k.Fingerprint) > 0 {
-		if err := tx.Bucket(bRequestDigest).Put(rk, k.Fingerprint); err != nil {
-			return err
-		}
-	}
-	return tx.Bucket(bRequests).Put(rk, append(u64(id), rec...))
+	return tx.Bucket(bRequests).Put(requestKey(k), requestRecord(id, k.Fingerprint, rec))
 }
 
 // write runs one consultation write in a shared durable commit (bbolt's
@@ -420,6 +454,15 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 	return k
 }
 
+func findDeemed(ds []deemedKey, byTime []byte) *deemedKey {
+	for i := range ds {
+		if bytes.Equal(ds[i].byTime, byTime) {
+			return &ds[i]
+		}
+	}
+	return nil
+}
+
 func concat(parts ...[]byte) []byte {
 	return bytes.Join(parts, nil)
 }
@@ -432,15 +475,49 @@ func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events
 	if err != nil {
 		return nil, err
 	}
+	setConsultation(events, c)
+	if err := d.apply(tx); err != nil {
+		return nil, err
+	}
+	return rec, appendEvents(tx, events)
+}
+
+// setConsultation dates events without a consultation to c.
+func setConsultation(events []*tacitv1.AuditEvent, c *tacitv1.Consultation) {
 	for _, e := range events {
 		if e.GetConsultationId() == "" {
 			e.ConsultationId = c.GetId()
 		}
 	}
-	if err := d.apply(tx); err != nil {
-		return nil, err
+}
+
+// syncKeys makes the key-only entries of one record in b go from old to
+// new, touching only those that differ (an unchanged entry costs no write).
+func syncKeys(b *bolt.Bucket, old, new [][]byte) error {
+	for _, k := range old {
+		if !containsKey(new, k) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
 	}
-	return rec, appendEvents(tx, events)
+	for _, k := range new {
+		if !containsKey(old, k) {
+			if err := b.Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func containsKey(keys [][]byte, k []byte) bool {
+	for _, x := range keys {
+		if bytes.Equal(x, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // putRecord stores c (replacing old), rewrites its index entries and adds
@@ -455,28 +532,20 @@ func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDel
 	}
 	ok, nk := keysOf(id, old), keysOf(id, c)
 	pending, deemed, deemedT, deemedL, party := tx.Bucket(bPending), tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
-	for _, k := range ok.pending {
-		if err := pending.Delete(k); err != nil {
-			return nil, err
-		}
+	if err := syncKeys(pending, ok.pending, nk.pending); err != nil {
+		return nil, err
 	}
-	for _, k := range nk.pending {
-		if err := pending.Put(k, nil); err != nil {
-			return nil, err
-		}
+	if err := syncKeys(tx.Bucket(bReminders), ok.reminders, nk.reminders); err != nil {
+		return nil, err
 	}
-	reminders := tx.Bucket(bReminders)
-	for _, k := range ok.reminders {
-		if err := reminders.Delete(k); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range nk.reminders {
-		if err := reminders.Put(k, nil); err != nil {
-			return nil, err
-		}
-	}
+	// A deemed approval's entries never change once written (the record
+	// they copy is settled), so only new ones are written.
+	kept := map[string]bool{}
 	for _, d := range ok.deemed {
+		if n := findDeemed(nk.deemed, d.byTime); n != nil && proto.Equal(n.rec, d.rec) {
+			kept[string(d.byTime)] = true
+			continue
+		}
 		if err := deemed.Delete(d.byAgency); err != nil {
 			return nil, err
 		}
@@ -488,6 +557,9 @@ func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDel
 		}
 	}
 	for _, d := range nk.deemed {
+		if kept[string(d.byTime)] {
+			continue
+		}
 		b, err := marshal(d.rec)
 		if err != nil {
 			return nil, err
@@ -614,21 +686,29 @@ func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err err
 }
 
 // SweepDue implements storage.Store.
-func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, error) {
-	n := 0
+func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, bool, error) {
+	n, more := 0, false
 	err := s.db.Update(func(tx *bolt.Tx) (err error) {
 		end := timeKey(now)
 		var ids idSet
+		taken := 0
 		for _, b := range [][]byte{bPending, bReminders} {
 			cur := tx.Bucket(b).Cursor()
-			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0 && len(ids.list) < limit; k, _ = cur.Next() {
-				ids.add(binary.BigEndian.Uint64(k[8:16]))
+			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0; k, _ = cur.Next() {
+				id := binary.BigEndian.Uint64(k[8:16])
+				if taken < limit {
+					ids.add(id)
+					taken++
+				} else if !ids.seen[id] {
+					more = true
+					break
+				}
 			}
 		}
 		n, err = s.mutateAll(tx, ids.list, mutate)
 		return err
 	})
-	return n, err
+	return n, more, err
 }
 
 // idSet collects consultation ids in first-seen order.
@@ -649,8 +729,10 @@ func (s *idSet) add(id uint64) {
 
 // mutateAll applies mutate to each consultation and stores those it
 // changed, returning how many.
+// The figures are applied once for the whole transaction.
 func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (int, error) {
 	n := 0
+	d := newStatsDelta()
 	for _, id := range ids {
 		old, err := get(tx, id)
 		if err != nil {
@@ -661,15 +743,19 @@ func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (i
 		if err != nil {
 			return n, err
 		}
-		if proto.Equal(old, c) && len(events) == 0 {
+		if len(events) == 0 && proto.Equal(old, c) {
 			continue
 		}
-		if _, err := s.put(tx, id, old, c, events); err != nil {
+		if _, err := putRecord(tx, id, old, c, d); err != nil {
+			return n, err
+		}
+		setConsultation(events, c)
+		if err := appendEvents(tx, events); err != nil {
 			return n, err
 		}
 		n++
 	}
-	return n, nil
+	return n, d.apply(tx)
 }
 
 // CalendarVersion implements storage.Store.

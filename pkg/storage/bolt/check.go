@@ -226,21 +226,16 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 
 	// --- remembered requests ---
 	requests := tx.Bucket(bRequests)
-	if err := tx.Bucket(bRequestDigest).ForEach(func(k, _ []byte) error {
-		if requests.Get(k) == nil {
-			p.add("request_digests: %q has no remembered request", strings.ReplaceAll(string(k), "\x00", " "))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
 	return requests.ForEach(func(k, v []byte) error {
 		name := strings.ReplaceAll(string(k), "\x00", " ")
-		if len(v) < 8 {
+		id, _, rec, ok := parseRequestRecord(v)
+		if !ok {
 			p.add("requests: %q holds no consultation id", name)
 			return nil
 		}
-		id := binary.BigEndian.Uint64(v[:8])
+		if err := unmarshal(rec, &tacitv1.Consultation{}); err != nil {
+			p.add("requests: %q holds a result that does not decode: %v", name, err)
+		}
 		if !ids[id] {
 			p.add("requests: %q remembers consultation %d, which is not stored", name, id)
 		}

@@ -122,7 +122,7 @@ func consistentStore(t *testing.T) *bolt.Store {
 		}
 	}
 	for _, now := range []time.Time{deadline.Add(-time.Hour), deadline} {
-		if _, err := s.SweepDue(ctx, now, 100, sendReminders(now)); err != nil {
+		if _, _, err := s.SweepDue(ctx, now, 100, sendReminders(now)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1123,7 +1123,7 @@ func (h harness) deadlineIndexFollowsRecords(t *testing.T) {
 	mustUpdate(t, st, c1.GetId(), extend("so-y-te", d5, at(6, 0)))
 	wantNextDeadline(t, st, d5, true)
 	var rec calls
-	n, err := st.SweepDue(t.Context(), d4, 100, rec.wrap(materializeAt(d4)))
+	n, _, err := st.SweepDue(t.Context(), d4, 100, rec.wrap(materializeAt(d4)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1163,7 +1163,7 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 
 	var rec calls
 	check := materializeAt(now)
-	n, err := st.SweepDue(t.Context(), now, 100, rec.wrap(func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	n, _, err := st.SweepDue(t.Context(), now, 100, rec.wrap(func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		due := false
 		for _, a := range c.GetAddressees() {
 			if a.GetState() == tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING && !a.GetDeadline().AsTime().After(now) {
@@ -1208,7 +1208,7 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 	// Swept addressees left the index: a second sweep at the same instant
 	// finds nothing.
 	rec.reset()
-	n, err = st.SweepDue(t.Context(), now, 100, rec.wrap(materializeAt(now)))
+	n, _, err = st.SweepDue(t.Context(), now, 100, rec.wrap(materializeAt(now)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1216,14 +1216,14 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 		t.Errorf("second SweepDue at the same instant = %d (mutated %q), want 0", n, rec.list())
 	}
 	// Just before the later deadline nothing is due either.
-	n, err = st.SweepDue(t.Context(), later.Add(-time.Nanosecond), 100, rec.wrap(materializeAt(later.Add(-time.Nanosecond))))
+	n, _, err = st.SweepDue(t.Context(), later.Add(-time.Nanosecond), 100, rec.wrap(materializeAt(later.Add(-time.Nanosecond))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 || len(rec.list()) != 0 {
 		t.Errorf("SweepDue one nanosecond before %v = %d (mutated %q), want 0", later, n, rec.list())
 	}
-	n, err = st.SweepDue(t.Context(), later, 100, rec.wrap(materializeAt(later)))
+	n, _, err = st.SweepDue(t.Context(), later, 100, rec.wrap(materializeAt(later)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1239,24 +1239,28 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 func (h harness) sweepRespectsLimit(t *testing.T) {
 	st := h.store(t)
 	now := at(20, 0)
-	// Consultation 1 has two due addressees and counts once.
+	// The limit counts due entries: consultation 1's two due addressees
+	// fill a sweep of 2 by themselves; 2 and 3 make the next.
 	mustCreate(t, st, newRecord("so-nnmt", "one", addr{"agency-a", at(9, 0)}, addr{"agency-b", at(9, 0)}))
 	mustCreate(t, st, newRecord("so-nnmt", "two", addr{"agency-a", at(10, 0)}))
 	mustCreate(t, st, newRecord("so-nnmt", "three", addr{"agency-a", at(11, 0)}))
 	mustCreate(t, st, newRecord("so-nnmt", "not due", addr{"agency-a", at(21, 0)}))
 
 	seen := map[string]bool{}
-	for i, want := range []int{2, 1, 0} {
+	for i, want := range []struct {
+		n    int
+		more bool
+	}{{1, true}, {2, false}, {0, false}} {
 		var rec calls
-		n, err := st.SweepDue(t.Context(), now, 2, rec.wrap(materializeAt(now)))
+		n, more, err := st.SweepDue(t.Context(), now, 2, rec.wrap(materializeAt(now)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != want {
-			t.Errorf("SweepDue #%d with limit 2 = %d, want %d", i+1, n, want)
+		if n != want.n || more != want.more {
+			t.Errorf("SweepDue #%d with limit 2 = %d, more %v; want %d, more %v", i+1, n, more, want.n, want.more)
 		}
-		if got := rec.list(); len(got) != want {
-			t.Errorf("SweepDue #%d mutated %q, want %d consultations", i+1, got, want)
+		if got := rec.list(); len(got) != want.n {
+			t.Errorf("SweepDue #%d mutated %q, want %d consultations", i+1, got, want.n)
 		}
 		for _, id := range rec.list() {
 			if seen[id] {
@@ -1284,7 +1288,7 @@ func (h harness) sweepMutationError(t *testing.T) {
 	c := mustCreate(t, st, newRecord("so-nnmt", "refused", addr{"agency-a", at(9, 0)}))
 	events := len(allEvents(t, st))
 	boom := errors.New("boom")
-	_, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	_, _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		if _, err := materializeAt(now)(rec); err != nil {
 			return nil, err
 		}
@@ -1335,7 +1339,7 @@ func deemedFixture(t *testing.T, st storage.Store) []deemedRow {
 	mustUpdate(t, st, "3", reply("agency-c", "agreed", at(6, 0)))
 	mustCreate(t, st, newRecord("lead-2", "Delta", addr{"agency-a", at(25, 0)}))
 	now := at(20, 0)
-	n, err := st.SweepDue(t.Context(), now, 100, materializeAt(now))
+	n, _, err := st.SweepDue(t.Context(), now, 100, materializeAt(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1555,7 +1559,7 @@ func (h harness) auditTrail(t *testing.T) {
 	mustUpdate(t, st, c.GetId(), retitle("Audited again"))
 	// 5: a deemed approval from the sweep.
 	now := at(10, 0)
-	if _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	if _, _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		evs, err := materializeAt(now)(rec)
 		if len(evs) != 1 {
 			t.Errorf("sweep produced %d events, want 1", len(evs))

@@ -1,0 +1,69 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/fault"
+	"github.com/tacit-gov/tacit/pkg/storage"
+)
+
+// Requests remembered before digests were kept (the id and the result
+// only) still replay, and still refuse their id on another consultation.
+func TestRequestsRememberedWithoutDigest(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	build := func(title string) storage.Builder {
+		return func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+			return &tacitv1.Consultation{Id: id, Title: title, Lead: "so-nnmt", State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN}, nil, nil
+		}
+	}
+	key := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "old-1", Fingerprint: []byte("first")}
+	first, _, err := s.Create(t.Context(), key, build("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the entry the way older versions stored it.
+	if err := s.DB().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRequests)
+		_, _, rec, ok := parseRequestRecord(b.Get(requestKey(key)))
+		if !ok {
+			t.Fatal("no remembered request")
+		}
+		return b.Put(requestKey(key), append(binary.BigEndian.AppendUint64(nil, 1), rec...))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other := key
+	other.Fingerprint = []byte("something else") // unknown digest: not compared
+	again, replayed, err := s.Create(t.Context(), other, build("second"))
+	if err != nil || !replayed || again.GetId() != first.GetId() || again.GetTitle() != "first" {
+		t.Errorf("replay of an old entry: %v replayed=%v err=%v, want the first result", again, replayed, err)
+	}
+	ukey := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "Retitle", ID: "old-2"}
+	second, _, err := s.Create(t.Context(), storage.IdempotencyKey{}, build("another"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retitle := func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) { c.Title += "!"; return nil, nil }
+	if _, _, err := s.Update(t.Context(), first.GetId(), ukey, retitle); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRequests)
+		_, _, rec, _ := parseRequestRecord(b.Get(requestKey(ukey)))
+		return b.Put(requestKey(ukey), append(binary.BigEndian.AppendUint64(nil, 1), rec...))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.Update(t.Context(), second.GetId(), ukey, retitle)
+	if f, ok := fault.As(err); !ok || f.Reason != storage.ReasonRequestIDReused {
+		t.Errorf("an old entry's id on another consultation: %v, want %s", err, storage.ReasonRequestIDReused)
+	}
+}
