@@ -228,6 +228,7 @@ func (t *sweepTemplate) copyStore() (string, error) {
 }
 
 func BenchmarkSweep100kSameInstant(b *testing.B) {
+	TuneRuntime() // as tacit serve runs
 	for _, per := range []int{5, 1} {
 		b.Run(fmt.Sprintf("%d-per-consultation", per), func(b *testing.B) {
 			t := sweepTemplateFor(b, per)
