@@ -150,7 +150,7 @@ func (r *runner) connect(ctx context.Context) error {
 		return fmt.Errorf("list fields: %w", err)
 	}
 	combos := map[string][]combo{}
-	var leads []*tacitv1.Agency
+	consulted := map[string]bool{} // may be an addressee of some combo
 	for _, lead := range agencies {
 		for _, f := range fres.GetFields() {
 			var cands []string
@@ -161,10 +161,18 @@ func (r *runner) connect(ctx context.Context) error {
 			}
 			if len(cands) >= addressees {
 				combos[lead.GetCode()] = append(combos[lead.GetCode()], combo{f.GetCode(), cands})
+				for _, c := range cands {
+					consulted[c] = true
+				}
 			}
 		}
-		if len(combos[lead.GetCode()]) > 0 {
-			leads = append(leads, lead)
+	}
+	// Clients are agencies that both lead and are consulted, so that each
+	// has replies to make in the reply phase.
+	var leads []*tacitv1.Agency
+	for _, a := range agencies {
+		if len(combos[a.GetCode()]) > 0 && consulted[a.GetCode()] {
+			leads = append(leads, a)
 		}
 	}
 	if len(leads) == 0 {
