@@ -1,0 +1,43 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The load tool works end to end through the real binary: it starts a
+// tacit serve and a ceiling server, runs every operation, and ends with
+// one line per operation, NAME ops/s p99 ratio, with no failed call.
+// Nothing here judges speed: figures live in scripts/bench.sh's output.
+func TestBenchRunsEveryOperation(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := runBin(t, "bench", "--concurrency", "4", "--duration", "1s", "--min-deemed", "20")
+	if code != 0 {
+		t.Fatalf("tacit bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("tacit bench printed:\n%s", stdout)
+	}
+	summary := lines[len(lines)-5:]
+	for i, name := range []string{"ceiling", "open", "reply", "get", "deemed"} {
+		f := strings.Fields(summary[i])
+		if len(f) != 4 || f[0] != name {
+			t.Errorf("summary line %d = %q, want %q ops/s p99 ratio", i+1, summary[i], name)
+			continue
+		}
+		if ops, err := strconv.ParseFloat(f[1], 64); err != nil || ops <= 0 {
+			t.Errorf("%s: ops/s %q, want a positive number", name, f[1])
+		}
+		if !strings.HasSuffix(f[2], "ms") {
+			t.Errorf("%s: p99 %q, want milliseconds", name, f[2])
+		}
+		if r, err := strconv.ParseFloat(f[3], 64); err != nil || r <= 0 || (name == "ceiling" && r != 1) {
+			t.Errorf("%s: ratio %q, want a positive ratio (1.00 for the ceiling)", name, f[3])
+		}
+	}
+	if strings.Contains(stdout, "errors, the first") {
+		t.Errorf("some calls failed:\n%s", stdout)
+	}
+}
