@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"runtime/debug"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 

@@ -30,13 +30,13 @@ var (
 	bMeta          = []byte("meta")
 	bConsultations = []byte("consultations")      // id(8) -> Consultation
 	bPending       = []byte("pending")            // deadline(8) id(8) agency -> ""
-	bDeemed        = []byte("deemed")             // agency 0 effective(8) id(8) -> DeemedApprovalRecord
+	bDeemed        = []byte("deemed")             // agency 0 effective(8) id(8) -> "" (older: DeemedApprovalRecord)
 	bDeemedTime    = []byte("deemed_time")        // effective(8) id(8) agency -> DeemedApprovalRecord
 	bParty         = []byte("party")              // agency 0 id(8) -> role
 	bRequests      = []byte("requests")           // principal 0 method 0 request_id -> see requestRecord
 	bFields        = []byte("fields")             // code -> Field
 	bAgencies      = []byte("agencies")           // code -> Agency
-	bDeemedLead    = []byte("deemed_lead")        // lead 0 effective(8) id(8) agency -> DeemedApprovalRecord
+	bDeemedLead    = []byte("deemed_lead")        // lead 0 effective(8) id(8) agency -> "" (older: DeemedApprovalRecord)
 	bAudit         = []byte("audit")              // seq(8) -> AuditEvent
 	bAuditCons     = []byte("audit_consultation") // id(8) seq(8) -> ""
 	bAuditAgency   = []byte("audit_agency")       // agency 0 seq(8) -> ""
@@ -564,13 +564,15 @@ func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDel
 		if err != nil {
 			return nil, err
 		}
-		if err := deemed.Put(d.byAgency, b); err != nil {
+		// The record is kept once, by time; the agency's and the lead's
+		// indexes are keys that lead to it.
+		if err := deemed.Put(d.byAgency, nil); err != nil {
 			return nil, err
 		}
 		if err := deemedT.Put(d.byTime, b); err != nil {
 			return nil, err
 		}
-		if err := deemedL.Put(d.byLead, b); err != nil {
+		if err := deemedL.Put(d.byLead, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -799,15 +801,20 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
 		var cur *bolt.Cursor
+		byTime := tx.Bucket(bDeemedTime)
+		// toTime is the deemed_time key of an entry of the index read.
+		toTime := func(k []byte) []byte { return k }
 		switch {
 		case q.Agency != "":
 			prefix = append([]byte(q.Agency), 0)
 			cur = tx.Bucket(bDeemed).Cursor()
+			toTime = func(k []byte) []byte { return concat(k[len(prefix):], []byte(q.Agency)) }
 		case q.Lead != "":
 			prefix = append([]byte(q.Lead), 0)
 			cur = tx.Bucket(bDeemedLead).Cursor()
+			toTime = func(k []byte) []byte { return k[len(prefix):] }
 		default:
-			cur = tx.Bucket(bDeemedTime).Cursor()
+			cur = byTime.Cursor()
 		}
 		start := concat(prefix, timeKey(q.Since))
 		if q.Since.IsZero() {
@@ -833,6 +840,11 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 				// (AIP-158 allows short pages) rather than walk the index.
 				next = bytes.Clone(last)
 				return nil
+			}
+			if len(v) == 0 {
+				if v = byTime.Get(toTime(k)); v == nil {
+					return fmt.Errorf("deemed approval index entry %x has no record in deemed_time", k)
+				}
 			}
 			r := &tacitv1.DeemedApprovalRecord{}
 			if err := unmarshal(v, r); err != nil {

@@ -90,6 +90,9 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 
 	// --- consultations and the indexes derived from them ---
 	want := map[string]map[string][]byte{}
+	// Entries of the agency's and the lead's deemed-approval indexes are
+	// keys only; stores written before hold the record in them too.
+	legacy := map[string][]byte{}
 	for _, b := range [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, bParty} {
 		want[string(b)] = map[string][]byte{}
 	}
@@ -130,9 +133,10 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 			if err != nil {
 				return err
 			}
-			want[string(bDeemed)][string(d.byAgency)] = b
+			want[string(bDeemed)][string(d.byAgency)] = nil
 			want[string(bDeemedTime)][string(d.byTime)] = b
-			want[string(bDeemedLead)][string(d.byLead)] = b
+			want[string(bDeemedLead)][string(d.byLead)] = nil
+			legacy[string(d.byAgency)], legacy[string(d.byLead)] = b, b
 		}
 		for agency, role := range ks.party {
 			want[string(bParty)][string(concat([]byte(agency), []byte{0}, u64(id)))] = []byte{role}
@@ -154,7 +158,7 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 			len(ids), maxID, seq, strings.Join(missing, ", "))
 	}
 	for _, b := range [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, bParty} {
-		if err := compareIndex(ctx, tx.Bucket(b), string(b), want[string(b)], describers[string(b)], p, nil); err != nil {
+		if err := compareIndex(ctx, tx.Bucket(b), string(b), want[string(b)], legacy, describers[string(b)], p, nil); err != nil {
 			return err
 		}
 	}
@@ -219,7 +223,7 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 		b    []byte
 		want map[string][]byte
 	}{{bAuditCons, wantCons}, {bAuditAgency, wantAgency}, {bInbox, wantInbox}} {
-		if err := compareIndex(ctx, tx.Bucket(ix.b), string(ix.b), ix.want, describers[string(ix.b)], p, dangling); err != nil {
+		if err := compareIndex(ctx, tx.Bucket(ix.b), string(ix.b), ix.want, nil, describers[string(ix.b)], p, dangling); err != nil {
 			return err
 		}
 	}
@@ -246,7 +250,8 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 // compareIndex reports keys of b that want lacks (stray), keys of want
 // that b lacks (missing) and keys whose value differs from the derived
 // one. dangling, when set, tells a stray key that points nowhere.
-func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want map[string][]byte, describe func([]byte) string, p *problems, dangling func([]byte) bool) error {
+// An entry whose record implies no value may hold legacy[key] instead.
+func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want, legacy map[string][]byte, describe func([]byte) string, p *problems, dangling func([]byte) bool) error {
 	seen := make(map[string]bool, len(want))
 	n := 0
 	err := b.ForEach(func(k, v []byte) error {
@@ -259,7 +264,7 @@ func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want map[str
 			p.add("%s: entry %s points to an audit entry that does not exist", name, describe(k))
 		case !ok:
 			p.add("%s: stray entry %s: no record implies it", name, describe(k))
-		case !bytes.Equal(v, w):
+		case !bytes.Equal(v, w) && !(w == nil && bytes.Equal(v, legacy[string(k)])):
 			p.add("%s: entry %s holds %s, its record implies %s", name, describe(k), shortBytes(v), shortBytes(w))
 		}
 		if ok {
