@@ -18,6 +18,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -881,6 +882,8 @@ func eventHash(e *tacitv1.AuditEvent) ([]byte, error) {
 	return h[:], nil
 }
 
+var hashField = (&tacitv1.AuditEvent{}).ProtoReflect().Descriptor().Fields().ByName("hash").Number()
+
 func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -895,15 +898,18 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 	for _, e := range events {
 		seq++
 		e.Sequence, e.PrevHash, e.Hash = seq, prev, nil
-		h, err := eventHash(e)
-		if err != nil {
-			return err
-		}
-		e.Hash = h
+		// The entry is encoded once: its hash is that of the encoding
+		// without it (as eventHash computes), and is then appended as the
+		// hash field; field order does not matter to a decoder.
 		b, err := marshal(e)
 		if err != nil {
 			return err
 		}
+		sum := sha256.Sum256(b)
+		h := sum[:]
+		e.Hash = h
+		b = protowire.AppendTag(b, hashField, protowire.BytesType)
+		b = protowire.AppendBytes(b, h)
 		if err := audit.Put(u64(seq), b); err != nil {
 			return err
 		}
