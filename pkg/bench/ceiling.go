@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/tacit-gov/tacit/pkg/pki"
+	tacitbolt "github.com/tacit-gov/tacit/pkg/storage/bolt"
 )
 
 // The ceiling is what gRPC and bbolt can do on this machine with no rules: a
@@ -29,9 +30,9 @@ const (
 	ceilingMethod  = "/" + ceilingService + "/Write"
 	// CeilingPayload is the size of the value each ceiling call writes.
 	CeilingPayload = 1024
-	// ceilingBatchDelay is tacit's own default (pkg/storage/bolt), so that
-	// the two servers share commits the same way.
-	ceilingBatchDelay = 2 * time.Millisecond
+	// ceilingBatchDelay is tacit's own, so that the two servers share
+	// commits the same way.
+	ceilingBatchDelay = tacitbolt.DefaultBatchDelay
 )
 
 var bValues = []byte("values")

@@ -83,6 +83,8 @@ or with -o json, and exits without serving.`,
 				o.Log.Info().Str("config", cfg.File).Msg("configuration read from file")
 			}
 			server.Version = Version
+			gc, limit := server.TuneRuntime()
+			o.Log.Debug().Int("gc_percent", gc).Int64("memory_limit", limit).Msg("Go runtime: garbage collector settings")
 			if err := server.Run(cmd.Context(), o); err != nil {
 				o.Log.Error().Err(err).Msg("tacit serve failed")
 				return err
@@ -121,6 +123,15 @@ or with -o json, and exits without serving.`,
 	return cmd
 }
 
+// optionalAddress checks a HOST:PORT setting that may be empty (off).
+func optionalAddress(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, _, err := net.SplitHostPort(v)
+	return err
+}
+
 // serveChecks validate settings beyond their type, so that a bad value
 // fails at start naming the setting and its source.
 var serveChecks = map[string]settingCheck{
@@ -128,20 +139,8 @@ var serveChecks = map[string]settingCheck{
 		_, _, err := net.SplitHostPort(v)
 		return err
 	},
-	"pprof-listen": func(v string) error {
-		if v == "" {
-			return nil
-		}
-		_, _, err := net.SplitHostPort(v)
-		return err
-	},
-	"metrics-listen": func(v string) error {
-		if v == "" {
-			return nil
-		}
-		_, _, err := net.SplitHostPort(v)
-		return err
-	},
+	"pprof-listen":   optionalAddress,
+	"metrics-listen": optionalAddress,
 	"min-notice": func(v string) error {
 		if d, err := time.ParseDuration(v); err == nil && d < 0 {
 			return errors.New("negative: give 0s or more")

@@ -377,6 +377,14 @@ func Effective(c *tacitv1.Consultation, now time.Time, headAt HeadAt) *tacitv1.C
 	return out
 }
 
+// Due reports whether the silence rule has something to decide on c at
+// now: an addressee of an open consultation still pending at or after its
+// deadline.
+func Due(c *tacitv1.Consultation, now time.Time) bool {
+	d, ok := NextDeadline(c)
+	return ok && !d.After(now)
+}
+
 // NextDeadline returns the earliest deadline among the pending addressees of
 // an open consultation.
 func NextDeadline(c *tacitv1.Consultation) (time.Time, bool) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,9 +49,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		return nil, err
 	}
 	if replayed {
-		if c, err = s.view(ctx, c); err != nil {
-			return nil, err
-		}
+		c = consultation.Effective(c, s.clock.Now(), s.headAt)
 	} else {
 		s.wake()
 		s.hub.signal()
@@ -67,8 +66,15 @@ func (s ConsultationServer) GetConsultation(ctx context.Context, req *tacitv1.Ge
 	if err := consultation.MayRead(principalOf(ctx), c); err != nil {
 		return nil, err
 	}
-	if c, err = s.view(ctx, c); err != nil {
-		return nil, err
+	if consultation.Due(c, s.clock.Now()) {
+		now, err := s.orderedNow(ctx, c.GetId())
+		if err != nil {
+			return nil, err
+		}
+		if c, err = s.store.Get(ctx, c.GetId()); err != nil {
+			return nil, err
+		}
+		c = consultation.Effective(c, now, s.headAt)
 	}
 	return &tacitv1.GetConsultationResponse{Consultation: c}, nil
 }
@@ -98,9 +104,19 @@ func (s ConsultationServer) ListConsultations(ctx context.Context, req *tacitv1.
 	if err != nil {
 		return nil, err
 	}
-	for i, c := range cs {
-		if cs[i], err = s.view(ctx, c); err != nil {
+	now := s.clock.Now()
+	if i := slices.IndexFunc(cs, func(c *tacitv1.Consultation) bool { return consultation.Due(c, now) }); i >= 0 {
+		// One ordered time for the whole page, then the page read again.
+		if now, err = s.orderedNow(ctx, cs[i].GetId()); err != nil {
 			return nil, err
+		}
+		if cs, next, err = s.store.List(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	for i, c := range cs {
+		if consultation.Due(c, now) {
+			cs[i] = consultation.Effective(c, now, s.headAt)
 		}
 	}
 	return &tacitv1.ListConsultationsResponse{Consultations: cs, NextPageToken: encodeToken("consultations", next)}, nil

@@ -86,8 +86,6 @@ func TuneRuntime() (gcPercent int, memoryLimit int64) {
 // closes the store.
 func Run(ctx context.Context, o Options) error {
 	log := o.Log
-	gc, limit := TuneRuntime()
-	log.Debug().Int("gc_percent", gc).Int64("memory_limit", limit).Msg("Go runtime: garbage collector settings")
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
 	}

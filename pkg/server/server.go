@@ -125,7 +125,7 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method string, req r
 		return nil, err
 	}
 	if replayed {
-		return c.view(ctx, out)
+		return consultation.Effective(out, c.clock.Now(), c.headAt), nil
 	}
 	c.hub.signal()
 	return out, nil
@@ -162,30 +162,30 @@ func idempotencyKey(p pki.Principal, method string, req request) (storage.Idempo
 	return k, nil
 }
 
-// errViewOnly aborts the write transaction view borrows.
-var errViewOnly = errors.New("view only: nothing to write")
+// errOrderOnly aborts the write transaction orderedNow borrows.
+var errOrderOnly = errors.New("ordering only: nothing to write")
 
-// view returns a stored consultation (rec, which it may return or modify)
-// as it stands now, with the silence rule applied. When that shows a deemed approval not yet recorded, the
-// record read may be stale: a reply whose transaction read the clock just
-// before the deadline may not have committed yet. The view is then computed
-// again inside a write transaction, which is ordered with every write, and
-// nothing is written; so a read never shows a deemed approval that a later
-// read takes back. This costs a write transaction only between a deadline
-// and the moment the sweeper records it.
-func (c *Core) view(ctx context.Context, rec *tacitv1.Consultation) (*tacitv1.Consultation, error) {
-	if d, ok := consultation.NextDeadline(rec); !ok || d.After(c.clock.Now()) {
-		return rec, nil // nothing is due: the record is the view
-	}
-	var fresh *tacitv1.Consultation
-	_, _, err := c.store.Update(ctx, rec.GetId(), storage.IdempotencyKey{}, func(r *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-		fresh = consultation.Effective(r, c.clock.Now(), c.headAt)
-		return nil, errViewOnly
+// orderedNow reads the time inside a write transaction on consultation id,
+// writing nothing, and returns it. Every write that read the time before it
+// has committed when it returns, and every later write reads a later time.
+//
+// A read that shows a deemed approval not yet recorded needs it: the
+// record it read may be stale, for a reply whose transaction read the time
+// just before the deadline may not have committed yet. Read again after
+// orderedNow and judged at the time it returns, the record shows that reply
+// or no reply at all, never a deemed approval that a later read takes
+// back. This costs one write transaction per read, and only between a
+// deadline and the moment the sweeper records it.
+func (c *Core) orderedNow(ctx context.Context, id string) (time.Time, error) {
+	var now time.Time
+	_, _, err := c.store.Update(ctx, id, storage.IdempotencyKey{}, func(*tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		now = c.clock.Now()
+		return nil, errOrderOnly
 	})
-	if errors.Is(err, errViewOnly) {
-		return fresh, nil
+	if errors.Is(err, errOrderOnly) {
+		return now, nil
 	}
-	return nil, err
+	return time.Time{}, err
 }
 
 // sweepEntries is how many due deadlines and reminders one sweep
@@ -206,7 +206,7 @@ func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 		if n > 0 {
 			c.hub.signal()
 		}
-		if err != nil || !more {
+		if err != nil || !more || n == 0 {
 			return total, err
 		}
 	}

@@ -312,3 +312,47 @@ func TestRejectedOpenStoresNothing(t *testing.T) {
 }
 
 func storageEvents() storage.EventQuery { return storage.EventQuery{Limit: 1000} }
+
+// A retry long after the deadlines answers from the first result, as it
+// did before they passed: it costs no write, and it neither opens another
+// consultation nor records anything.
+func TestReplayAfterTheDeadlineWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	req := &tacitv1.OpenConsultationRequest{
+		RequestId: "req-1", Title: "Quy hoạch sử dụng đất", LegalBasis: "Luật Đất đai 2024", Fields: []string{"land.planning"},
+		Addressees:   []string{"so-xay-dung", "so-tai-chinh"},
+		DeadlineSpec: &tacitv1.OpenConsultationRequest_Within{Within: durationpb.New(time.Hour)},
+	}
+	first, err := f.consult.OpenConsultation(as(lead), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := first.GetConsultation().GetId()
+	if err := reply(f, xd, id); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if _, err := f.core.Sweep(context.Background(), f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.store.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		again, err := f.consult.OpenConsultation(as(lead), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.GetConsultation().GetId() != id || len(addressee(again.GetConsultation(), "so-xay-dung").GetRevisions()) != 0 {
+			t.Errorf("replay = consultation %s with so-xay-dung %v, want the first result of %s (before any reply)", again.GetConsultation().GetId(), addressee(again.GetConsultation(), "so-xay-dung"), id)
+		}
+	}
+	after, err := f.store.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Consultations != before.Consultations || after.AuditEntries != before.AuditEntries || after.PageWrites != before.PageWrites {
+		t.Errorf("replays changed the store: %+v -> %+v", before, after)
+	}
+}

@@ -63,10 +63,14 @@ const (
 	roleAddressee = 2
 )
 
+// DefaultBatchDelay is how long a write waits, by default, for others to
+// share its commit.
+const DefaultBatchDelay = 2 * time.Millisecond
+
 // Options tune the store.
 type Options struct {
 	// MaxBatchDelay is how long a write waits for others to share its
-	// commit. Zero means 2ms.
+	// commit. Zero means DefaultBatchDelay.
 	MaxBatchDelay time.Duration
 	// LockTimeout is how long Open waits for another process's lock.
 	LockTimeout time.Duration
@@ -103,7 +107,7 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = o.MaxBatchDelay
 	if db.MaxBatchDelay == 0 {
-		db.MaxBatchDelay = 2 * time.Millisecond
+		db.MaxBatchDelay = DefaultBatchDelay
 	}
 	var found int
 	err = db.Update(func(tx *bolt.Tx) error {
@@ -316,6 +320,19 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 		replayed bool
 		ruleErr  error
 	)
+	if key.ID != "" {
+		// A retry is answered from a read transaction: it writes nothing.
+		err := s.db.View(func(tx *bolt.Tx) error {
+			out, replayed, ruleErr = replay(tx, key, target)
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if replayed || ruleErr != nil {
+			return out, replayed, ruleErr
+		}
+	}
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		out, replayed, ruleErr = nil, false, nil
 		prev, ok, err := replay(tx, key, target)

@@ -100,6 +100,9 @@ func (l *Loader) Consultation(c *tacitv1.Consultation) error {
 	if err := l.begin(); err != nil {
 		return err
 	}
+	if l.tx.Bucket(bConsultations).Get(u64(id)) != nil {
+		return fmt.Errorf("bulk load: consultation id %s is given twice", c.GetId())
+	}
 	if _, err := putRecord(l.tx, id, nil, c, l.stats); err != nil {
 		return err
 	}

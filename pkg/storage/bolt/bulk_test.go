@@ -260,3 +260,27 @@ func TestBulkLoadNeedsConsecutiveIDs(t *testing.T) {
 		t.Fatal("Close accepted ids 1 and 3")
 	}
 }
+
+// The loader refuses a consultation id given twice, even when a later gap
+// would make the count come out right (ids 1, 1, 3).
+func TestBulkLoadRefusesARepeatedID(t *testing.T) {
+	s := open(t, t.TempDir())
+	l, err := s.NewLoader(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abort()
+	for i, id := range []int{1, 1} {
+		c, events, _ := build("x", map[string]time.Time{"so-y-te": later})(strconv.Itoa(id))
+		if err := l.Events(events); err != nil {
+			t.Fatal(err)
+		}
+		err := l.Consultation(c)
+		if i == 0 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && err == nil {
+			t.Fatal("the loader accepted consultation 1 twice")
+		}
+	}
+}
