@@ -20,6 +20,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -150,8 +151,14 @@ func idempotencyKey(p pki.Principal, method string, req request) (storage.Idempo
 		return k, nil
 	}
 	m := proto.Clone(req)
-	if f := m.ProtoReflect().Descriptor().Fields().ByName("request_id"); f != nil {
+	fields := m.ProtoReflect().Descriptor().Fields()
+	if f := fields.ByName("request_id"); f != nil {
 		m.ProtoReflect().Clear(f)
+	}
+	// The same consultation named two ways is the same request.
+	if f := fields.ByName("consultation_id"); f != nil && f.Kind() == protoreflect.StringKind {
+		id := strings.TrimPrefix(strings.TrimSpace(m.ProtoReflect().Get(f).String()), "consultations/")
+		m.ProtoReflect().Set(f, protoreflect.ValueOfString(id))
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {

@@ -356,3 +356,23 @@ func TestReplayAfterTheDeadlineWritesNothing(t *testing.T) {
 		t.Errorf("replays changed the store: %+v -> %+v", before, after)
 	}
 }
+
+// A retry that names the consultation the other accepted way
+// ("consultations/N" for "N") is the same request: it replays.
+func TestRetryNamingTheConsultationOtherwiseReplays(t *testing.T) {
+	f := newFixture(t)
+	id := f.open(t, time.Hour).GetId()
+	req := func(cid string) *tacitv1.ReplyRequest {
+		return &tacitv1.ReplyRequest{RequestId: "reply-1", ConsultationId: cid, Position: tacitv1.Position_POSITION_AGREE,
+			Signer: &tacitv1.Signer{Name: "Trần Văn Bình", Role: tacitv1.SignerRole_SIGNER_ROLE_DEPUTY}}
+	}
+	if _, err := f.consult.Reply(as(xd), req(id)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.consult.Reply(as(xd), req("consultations/"+id)); err != nil {
+		t.Fatalf("retry naming consultations/%s: %v, want the first result", id, err)
+	}
+	if n := len(addressee(f.get(t, id), "so-xay-dung").GetRevisions()); n != 1 {
+		t.Errorf("so-xay-dung has %d replies recorded, want 1", n)
+	}
+}
