@@ -138,26 +138,48 @@ func BenchmarkUpdateReply(b *testing.B) {
 			}
 		}
 	})
-	b.Run("parallel", func(b *testing.B) {
-		s := benchStore(b, b.N, 30)
-		var next sync.Mutex
-		id := 0
-		b.ReportAllocs()
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				next.Lock()
-				id++
-				my := id
-				next.Unlock()
-				if _, _, err := s.Update(b.Context(), strconv.Itoa(my), storage.IdempotencyKey{}, reply("so-tai-chinh")); err != nil {
-					b.Error(err)
-					return
-				}
+	// In parallel, as the server runs them (16 goroutines sharing commits);
+	// with a request id, as clients send them (the first result is kept).
+	for _, withID := range []bool{false, true} {
+		name := "parallel"
+		if withID {
+			name = "parallel-request-id"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := benchStore(b, b.N, 30)
+			var next sync.Mutex
+			id := 0
+			before, err := s.Counts(b.Context())
+			if err != nil {
+				b.Fatal(err)
 			}
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					next.Lock()
+					id++
+					my := id
+					next.Unlock()
+					key := storage.IdempotencyKey{}
+					if withID {
+						key = storage.IdempotencyKey{Principal: "agency:so-tai-chinh", Method: "Reply", ID: "r" + strconv.Itoa(my), Fingerprint: []byte(strconv.Itoa(my))}
+					}
+					if _, _, err := s.Update(b.Context(), strconv.Itoa(my), key, reply("so-tai-chinh")); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			after, err := s.Counts(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(after.PageWrites-before.PageWrites)/float64(b.N), "pages/op")
 		})
-	})
+	}
 }
 
 // BenchmarkSweepDue: one sweep recording the deemed approvals of 100
