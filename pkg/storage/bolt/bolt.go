@@ -63,6 +63,9 @@ const (
 	roleAddressee = 2
 )
 
+// minMapSize is the least the store maps at open (see Open).
+const minMapSize int64 = 1 << 30
+
 // DefaultBatchDelay is how long a write waits, by default, for others to
 // share its commit.
 const DefaultBatchDelay = 2 * time.Millisecond
@@ -98,7 +101,16 @@ func Open(dir string, o Options) (*Store, error) {
 		o.LockTimeout = 500 * time.Millisecond
 	}
 	path := filepath.Join(dir, "tacit.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType})
+	// Growing the file means mapping it anew, which waits for every open
+	// read transaction: a backup or an audit verification of a large store
+	// would stall every write for as long as it reads. Map, at once, far
+	// more than the file holds (address space only; pages are read on
+	// demand) so that remapping is rare.
+	mapSize := minMapSize
+	if fi, err := os.Stat(path); err == nil {
+		mapSize = max(mapSize, 2*fi.Size())
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: int(mapSize)})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s is locked by another tacit process; stop that process or give this one another --data folder", ErrLocked, path)
