@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tacit-gov/tacit/pkg/pki"
@@ -242,25 +241,9 @@ func (r *runner) startTacit(ctx context.Context) error {
 func (r *runner) waitServing(ctx context.Context, c *child) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		var err error
-		// Fails until the server has created the development PKI.
-		if conf, cerr := clientTLS(r.pkiDir, pki.Admin("admin")); cerr != nil {
-			err = cerr
-		} else {
-			var conn *grpc.ClientConn
-			if conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf))); err == nil {
-				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				var res *healthpb.HealthCheckResponse
-				res, err = healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
-				cancel()
-				conn.Close()
-				if err == nil && res.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-					return nil
-				}
-				if err == nil {
-					err = fmt.Errorf("health: %s", res.GetStatus())
-				}
-			}
+		err := r.healthy(ctx)
+		if err == nil {
+			return nil
 		}
 		if c != nil {
 			if e := c.exited(); e != nil {
@@ -272,6 +255,26 @@ func (r *runner) waitServing(ctx context.Context, c *child) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// healthy asks the health service, as admin:admin, whether the server is
+// SERVING (it fails until the server has created the development PKI).
+func (r *runner) healthy(ctx context.Context) error {
+	conn, err := r.dialAs(pki.Admin("admin"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	res, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return err
+	}
+	if res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health: %s", res.GetStatus())
+	}
+	return nil
 }
 
 // phase runs op on every worker for the duration and measures it.
@@ -408,7 +411,7 @@ func (r *runner) ceiling(ctx context.Context) (Result, error) {
 		}
 	}()
 	for i, w := range r.workers {
-		if conns[i], err = grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(w.tls))); err != nil {
+		if conns[i], err = dial(addr, w.tls); err != nil {
 			return Result{}, err
 		}
 	}

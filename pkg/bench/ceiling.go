@@ -105,6 +105,21 @@ func ceilingCall(ctx context.Context, conn *grpc.ClientConn, payload []byte) err
 	return conn.Invoke(ctx, ceilingMethod, wrapperspb.Bytes(payload), &emptypb.Empty{})
 }
 
+// dial connects to addr over mutual TLS with conf.
+func dial(addr string, conf *tls.Config) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(conf)))
+}
+
+// dialAs connects to the server under test as p, with p's certificate from
+// the PKI folder.
+func (r *runner) dialAs(p pki.Principal) (*grpc.ClientConn, error) {
+	conf, err := clientTLS(r.pkiDir, p)
+	if err != nil {
+		return nil, err
+	}
+	return dial(r.addr, conf)
+}
+
 // clientTLS is the TLS configuration of principal p from the PKI folder.
 func clientTLS(pkiDir string, p pki.Principal) (*tls.Config, error) {
 	cert, key := pki.ClientFiles(pkiDir, p)

@@ -11,12 +11,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/pki"
-	"github.com/tacit-gov/tacit/pkg/registry"
 )
 
 // errNoWork ends a worker's phase early: nothing left for it to do.
@@ -124,11 +123,7 @@ func (q *queue) pop() (string, bool) {
 // gives every worker an agency (round robin over the agencies that can
 // lead a consultation of five) and its connections.
 func (r *runner) connect(ctx context.Context) error {
-	adminConf, err := clientTLS(r.pkiDir, pki.Admin("admin"))
-	if err != nil {
-		return err
-	}
-	conn, err := grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(adminConf)))
+	conn, err := r.dialAs(pki.Admin("admin"))
 	if err != nil {
 		return err
 	}
@@ -155,7 +150,7 @@ func (r *runner) connect(ctx context.Context) error {
 		for _, f := range fres.GetFields() {
 			var cands []string
 			for _, a := range agencies {
-				if a.GetCode() != lead.GetCode() && a.GetActive() && coversField(a, f.GetCode()) {
+				if a.GetCode() != lead.GetCode() && a.GetActive() && consultation.Covers(a.GetMandate(), []string{f.GetCode()}) {
 					cands = append(cands, a.GetCode())
 				}
 			}
@@ -194,25 +189,16 @@ func (r *runner) connect(ctx context.Context) error {
 		}
 		w := &worker{i: i, agency: a, tls: conf, rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 		r.workers = append(r.workers, w)
-		if w.conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf))); err != nil {
+		if w.conn, err = dial(r.addr, conf); err != nil {
 			return err
 		}
-		if w.aconn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(auditConf))); err != nil {
+		if w.aconn, err = dial(r.addr, auditConf); err != nil {
 			return err
 		}
 		w.consult = tacitv1.NewConsultationServiceClient(w.conn)
 		w.audit = tacitv1.NewAuditServiceClient(w.aconn)
 	}
 	return nil
-}
-
-func coversField(a *tacitv1.Agency, field string) bool {
-	for _, m := range a.GetMandate() {
-		if registry.Related(m, field) {
-			return true
-		}
-	}
-	return false
 }
 
 func requestID(rng *rand.Rand) string {
@@ -313,11 +299,7 @@ func (r *runner) deemed(ctx context.Context, w *worker) error {
 // MinDeemed: consultations whose deadline passes two seconds after they
 // are opened, then waits for the sweeper to record them.
 func (r *runner) ensureDeemed(ctx context.Context) error {
-	adminConf, err := clientTLS(r.pkiDir, pki.Admin("admin"))
-	if err != nil {
-		return err
-	}
-	conn, err := grpc.NewClient(r.addr, grpc.WithTransportCredentials(credentials.NewTLS(adminConf)))
+	conn, err := r.dialAs(pki.Admin("admin"))
 	if err != nil {
 		return err
 	}

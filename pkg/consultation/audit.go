@@ -73,3 +73,10 @@ func RejectedEvent(principal string, f *fault.Error, now time.Time) *tacitv1.Aud
 	return &tacitv1.AuditEvent{EventTime: timestamppb.New(now), Actor: principal, Type: EventOpenRejected,
 		Details: f.Message + "; " + strings.Join(reasons, "; ")}
 }
+
+// Opened gives a consultation just opened its id and returns the audit
+// entries of its opening.
+func Opened(c *tacitv1.Consultation, id, principal string, now time.Time) []*tacitv1.AuditEvent {
+	c.Id, c.Name = id, "consultations/"+id
+	return AuditEvents([]Event{OpenedEvent(c, principal, now)}, c, now)
+}

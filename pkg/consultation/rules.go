@@ -234,7 +234,7 @@ func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacit
 		case !a.GetActive():
 			pre.Add(code, "INACTIVE_AGENCY", "%s (%s) is deactivated in the registry and cannot be consulted", a.GetName(), code)
 			continue
-		case !covers(a.GetMandate(), fields):
+		case !Covers(a.GetMandate(), fields):
 			pre.Add(code, "OUTSIDE_MANDATE", "%s (%s) has no mandate over the matter: its mandate is [%s], the matter's fields are [%s]; consult only agencies whose functions cover the matter",
 				a.GetName(), code, strings.Join(a.GetMandate(), ", "), matter)
 			continue
@@ -258,8 +258,9 @@ func Open(cfg Config, reg *registry.Registry, lead, principal string, req *tacit
 	return c, nil
 }
 
-// covers reports whether a mandate covers at least one of the fields.
-func covers(mandate, fields []string) bool {
+// Covers reports whether a mandate covers at least one of the fields: the
+// rule an addressee must satisfy to be consulted.
+func Covers(mandate, fields []string) bool {
 	for _, m := range mandate {
 		for _, f := range fields {
 			if registry.Related(m, f) {

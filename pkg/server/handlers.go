@@ -38,9 +38,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		if err != nil {
 			return nil, nil, err
 		}
-		c.Id, c.Name = id, "consultations/"+id
-		ev := consultation.OpenedEvent(c, p.String(), now)
-		return c, consultation.AuditEvents([]consultation.Event{ev}, c, now), nil
+		return c, consultation.Opened(c, id, p.String(), now), nil
 	})
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {

@@ -41,11 +41,11 @@ func (g *gen) open(t time.Time, refuse bool) error {
 	}
 	g.lastID++
 	id := strconv.FormatUint(g.lastID, 10)
-	c.Id, c.Name = id, "consultations/"+id
+	opened := consultation.Opened(c, id, principal, t)
 	s := &sim{id: g.lastID, c: c, decision: make([]int, len(c.GetAddressees()))}
 	g.sum.Consultations++
 	g.sum.Addressees += len(c.GetAddressees())
-	if err := g.events(consultation.AuditEvents([]consultation.Event{consultation.OpenedEvent(c, principal, t)}, c, t)); err != nil {
+	if err := g.events(opened); err != nil {
 		return err
 	}
 	deadline := c.GetDeadline().AsTime()
@@ -242,17 +242,6 @@ func (g *gen) scope(lead *agency) []*agency {
 	return out
 }
 
-func covers(mandate, fields []string) bool {
-	for _, m := range mandate {
-		for _, f := range fields {
-			if registry.Related(m, f) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // field picks a field within one of a mandate's fields.
 func (g *gen) field(mandate []string) string { return pick(g.rnd, g.under[pick(g.rnd, mandate)]) }
 
@@ -267,14 +256,14 @@ func (g *gen) request(lead *agency, t time.Time, refuse bool) *tacitv1.OpenConsu
 	eligible := func() {
 		chosen = chosen[:0]
 		for _, a := range scope {
-			if covers(a.mandate, fields) {
+			if consultation.Covers(a.mandate, fields) {
 				chosen = append(chosen, a)
 			}
 		}
 	}
 	eligible()
 	for try := 0; len(scope) > 0 && (len(chosen) < want && len(fields) < 3 && try < 10 || len(chosen) == 0); try++ {
-		if a := pick(g.rnd, scope); !covers(a.mandate, fields) {
+		if a := pick(g.rnd, scope); !consultation.Covers(a.mandate, fields) {
 			fields = append(fields, g.field(a.mandate))
 			eligible()
 		}
@@ -296,7 +285,7 @@ func (g *gen) request(lead *agency, t time.Time, refuse bool) *tacitv1.OpenConsu
 	}
 	if refuse { // someone without a mandate over the matter
 		for _, i := range g.rnd.Perm(len(g.all)) {
-			if a := g.all[i]; a != lead && !covers(a.mandate, fields) {
+			if a := g.all[i]; a != lead && !consultation.Covers(a.mandate, fields) {
 				req.Addressees = append(req.Addressees, a.code)
 				break
 			}
