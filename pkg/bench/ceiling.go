@@ -17,7 +17,6 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/tacit-gov/tacit/pkg/pki"
-	tacitbolt "github.com/tacit-gov/tacit/pkg/storage/bolt"
 )
 
 // The ceiling is what gRPC and bbolt can do on this machine with no rules: a
@@ -30,9 +29,10 @@ const (
 	ceilingMethod  = "/" + ceilingService + "/Write"
 	// CeilingPayload is the size of the value each ceiling call writes.
 	CeilingPayload = 1024
-	// ceilingBatchDelay is tacit's own, so that the two servers share
-	// commits the same way.
-	ceilingBatchDelay = tacitbolt.DefaultBatchDelay
+	// ceilingBatchDelay is bbolt's MaxBatchDelay for the ceiling: 2 ms,
+	// which tacit itself used until it grouped commits without a timer
+	// (bbolt's default, 10 ms, makes the ceiling lower at 64 clients).
+	ceilingBatchDelay = 2 * time.Millisecond
 )
 
 var bValues = []byte("values")

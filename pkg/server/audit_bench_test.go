@@ -155,7 +155,7 @@ func buildBenchStore(b *testing.B) {
 		return
 	}
 	benchData.dir = dir
-	st := openSimStore(b, dir, 100*time.Millisecond)
+	st := openSimStore(b, dir)
 	core, err := NewCore(context.Background(), st, simRules(), clockwork.NewFakeClockAt(benchStart), zerolog.Nop())
 	if err != nil {
 		benchData.err = err

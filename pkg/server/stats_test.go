@@ -101,11 +101,11 @@ func importSimRegistry(tb testing.TB, core *Core) {
 	}
 }
 
-// openSimStore opens a store tuned for many sequential writes in tests: a
-// tiny batch delay and no fsync (durability is tested elsewhere).
-func openSimStore(tb testing.TB, dir string, batchDelay time.Duration) *bolt.Store {
+// openSimStore opens a store tuned for many sequential writes in tests: no
+// fsync (durability is tested elsewhere).
+func openSimStore(tb testing.TB, dir string) *bolt.Store {
 	tb.Helper()
-	st, err := bolt.Open(dir, bolt.Options{MaxBatchDelay: batchDelay})
+	st, err := bolt.Open(dir, bolt.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func simRules() consultation.Config {
 func newSimFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st := openSimStore(t, dir, time.Microsecond)
+	st := openSimStore(t, dir)
 	t.Cleanup(func() { st.Close() })
 	clock := clockwork.NewFakeClockAt(t0)
 	core, err := NewCore(context.Background(), st, simRules(), clock, zerolog.Nop())

@@ -106,7 +106,7 @@ func sweepTemplateFor(b *testing.B, per int) *sweepTemplate {
 			return
 		}
 		t.dir = dir
-		st := openSimStore(b, dir, 10*time.Millisecond)
+		st := openSimStore(b, dir)
 		defer st.Close()
 		ctx := context.Background()
 		core, err := NewCore(ctx, st, sweepRules(), clockwork.NewFakeClockAt(t0), zerolog.Nop())

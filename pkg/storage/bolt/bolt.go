@@ -1,7 +1,7 @@
 // Package bolt is the bbolt implementation of storage.Store: records as
 // protobuf under big-endian keys, indexes derived from each record and
 // rewritten in the same transaction, concurrent writes grouped into shared
-// durable commits with bbolt's Batch.
+// durable commits (committer).
 package bolt
 
 import (
@@ -66,15 +66,8 @@ const (
 // minMapSize is the least the store maps at open (see Open).
 const minMapSize int64 = 1 << 30
 
-// DefaultBatchDelay is how long a write waits, by default, for others to
-// share its commit.
-const DefaultBatchDelay = 2 * time.Millisecond
-
 // Options tune the store.
 type Options struct {
-	// MaxBatchDelay is how long a write waits for others to share its
-	// commit. Zero means DefaultBatchDelay.
-	MaxBatchDelay time.Duration
 	// LockTimeout is how long Open waits for another process's lock.
 	LockTimeout time.Duration
 }
@@ -82,6 +75,8 @@ type Options struct {
 // Store is a storage.Store on one bbolt file.
 type Store struct {
 	db *bolt.DB
+	// group shares durable commits among concurrent writes.
+	group committer
 	// Migrated says what Open did to bring an older store up to date
 	// (empty when nothing), for the operator's log.
 	Migrated []string
@@ -117,10 +112,6 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = o.MaxBatchDelay
-	if db.MaxBatchDelay == 0 {
-		db.MaxBatchDelay = DefaultBatchDelay
-	}
 	var found int
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
@@ -149,6 +140,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db}
+	s.group.db = db
 	if found < SchemaVersion {
 		if err := s.migrate(path, found); err != nil {
 			db.Close()
@@ -321,11 +313,11 @@ func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) erro
 	return tx.Bucket(bRequests).Put(requestKey(k), requestRecord(id, k.Fingerprint, rec))
 }
 
-// write runs one consultation write in a shared durable commit (bbolt's
-// Batch). A retried request replays its first result. apply returns the id
+// write runs one consultation write in a shared durable commit (see
+// committer). A retried request replays its first result. apply returns the id
 // and the old (nil when new) and new record with the change's events, or a
-// rule error: a refused request writes nothing and spoils no batch (the
-// closure returns nil so the other writes of the batch commit).
+// rule error: a refused request writes nothing and spoils no group (the
+// closure returns nil so the other writes of the group commit).
 func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *bolt.Tx) (id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent, ruleErr error)) (*tacitv1.Consultation, bool, error) {
 	var (
 		out      *tacitv1.Consultation
@@ -345,7 +337,7 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 			return out, replayed, ruleErr
 		}
 	}
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.group.do(func(tx *bolt.Tx) error {
 		out, replayed, ruleErr = nil, false, nil
 		prev, ok, err := replay(tx, key, target)
 		if _, refused := fault.As(err); refused {

@@ -271,7 +271,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (n int64, err error) {
 
 // RecordRejection implements storage.Store.
 func (s *Store) RecordRejection(ctx context.Context, lead string, events []*tacitv1.AuditEvent) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.group.do(func(tx *bolt.Tx) error {
 		d := newStatsDelta()
 		d.rejected(lead, events)
 		if err := d.apply(tx); err != nil {

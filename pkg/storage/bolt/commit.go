@@ -1,0 +1,103 @@
+package bolt
+
+import (
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxGroup is the most writes one commit takes.
+const maxGroup = 1000
+
+// committer groups concurrent writes into shared durable commits. Unlike
+// bbolt's Batch, it does not wait on a timer: a write arriving while the
+// writer is idle commits at once, and the writes that arrive during a
+// commit all share the next one. Under load each commit's fsync and page
+// writes are shared by every write that queued behind the previous one,
+// where Batch splits them into one commit per timer window.
+type committer struct {
+	db      *bolt.DB
+	mu      sync.Mutex
+	queue   []*groupCall
+	running bool
+}
+
+type groupCall struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// do runs fn in a commit shared with the writes queued with it and returns
+// once that commit is durable. As with Batch, fn may run more than once (a
+// failing write is taken out and the others run again) and must not be
+// affected by an earlier, rolled-back run; an error of fn is returned to
+// its caller alone, and nothing fn wrote is kept.
+func (c *committer) do(fn func(*bolt.Tx) error) error {
+	call := &groupCall{fn: fn, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, call)
+	if !c.running {
+		c.running = true
+		go c.run()
+	}
+	c.mu.Unlock()
+	return <-call.done
+}
+
+// run commits the queue, group after group, until it is empty.
+func (c *committer) run() {
+	for {
+		c.mu.Lock()
+		group := c.queue
+		if len(group) > maxGroup {
+			group = group[:maxGroup:maxGroup]
+		}
+		c.queue = c.queue[len(group):]
+		if len(group) == 0 {
+			c.queue = nil
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		c.commit(group)
+	}
+}
+
+// commit runs group in one transaction. A write that fails is answered
+// with its error and the others run again without it.
+func (c *committer) commit(group []*groupCall) {
+	for len(group) > 0 {
+		failed := -1
+		var failure error
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			for i, call := range group {
+				if err := safely(call.fn, tx); err != nil {
+					failed, failure = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, call := range group {
+				call.done <- err
+			}
+			return
+		}
+		group[failed].done <- failure
+		group = append(group[:failed:failed], group[failed+1:]...)
+	}
+}
+
+// safely runs fn, turning a panic into an error (as Batch does) so that
+// one bad write cannot take the others' answers with it.
+func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return fn(tx)
+}
