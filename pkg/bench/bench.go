@@ -17,8 +17,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +58,13 @@ type Options struct {
 	// Duration how long each operation runs.
 	Concurrency int
 	Duration    time.Duration
+	// Rounds splits each operation's duration into this many slices, each
+	// run just after a ceiling slice of the same length, so that an
+	// operation and the ceiling it is compared with share the machine's
+	// conditions (on a shared machine, the CPU the hypervisor lends
+	// changes from one minute to the next). 0 or 1: the ceiling runs once,
+	// first, for the duration.
+	Rounds int
 	// Ops to run (default AllOps). Reply and get need consultations: the
 	// open phase runs whenever they are asked for.
 	Ops []string
@@ -82,6 +89,46 @@ type Result struct {
 	P50, P99, Max time.Duration
 	ServerCPU     time.Duration // CPU time of the server process over the phase
 	HeapPeak      int64         // peak Go heap in use of the server (tacit only)
+	// Ceiling is the ceiling's throughput measured alongside (the slices
+	// interleaved with this operation's), 0 when not measured.
+	Ceiling float64
+
+	lat []time.Duration // every call's latency, sorted
+}
+
+// merge adds another slice of the same operation.
+func (r Result) merge(o Result) Result {
+	r.Name = o.Name
+	r.Ops += o.Ops
+	r.Errors += o.Errors
+	if r.FirstError == nil {
+		r.FirstError = o.FirstError
+	}
+	r.Elapsed += o.Elapsed
+	r.ServerCPU += o.ServerCPU
+	r.HeapPeak = max(r.HeapPeak, o.HeapPeak)
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	r.P50, r.P99, r.Max = percentiles(r.lat)
+	return r
+}
+
+// percentiles of sorted latencies: p50, p99 and the maximum.
+func percentiles(lat []time.Duration) (p50, p99, most time.Duration) {
+	n := len(lat)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	return lat[n/2], lat[min(n-1, n*99/100)], lat[n-1]
+}
+
+// Ratio is the throughput over the ceiling's measured alongside (0 when
+// there is none).
+func (r Result) Ratio() float64 {
+	if r.Ceiling <= 0 {
+		return 0
+	}
+	return r.Rate() / r.Ceiling
 }
 
 // Rate is the throughput in operations a second.
@@ -114,7 +161,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, format+"\n", args...) }
 
-	r := &runner{o: o, logf: logf}
+	r := &runner{o: o, logf: logf, steal: -1}
 	defer r.close()
 	if err := r.startTacit(ctx); err != nil {
 		return nil, err
@@ -128,29 +175,88 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 	}
 
-	var results []Result
+	rounds := max(1, o.Rounds)
+	var ceil *ceilingRig
 	if want(OpCeiling) {
-		res, err := r.ceiling(ctx)
-		if err != nil {
+		var err error
+		if ceil, err = r.startCeiling(ctx); err != nil {
 			return nil, err
 		}
-		results = append(results, res)
+		defer ceil.stop()
 	}
+	steal0, stealErr := readCPUStat()
 	phases := []struct {
 		name string
 		op   func(ctx context.Context, w *worker) error
 	}{
 		{OpOpen, r.open}, {OpReply, r.reply}, {OpGet, r.get}, {OpDeemed, r.deemed},
 	}
+	var (
+		results     []Result
+		ceilingAll  Result
+		interleaved bool
+	)
 	for _, ph := range phases {
 		if !want(ph.name) {
 			continue
 		}
-		res, err := r.phase(ctx, ph.name, r.tacitPID, r.metricsURL, ph.op)
-		if err != nil {
-			return nil, err
+		if ceil != nil && rounds == 1 && !interleaved {
+			// The ceiling once, first, for the whole duration.
+			c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, o.Duration)
+			if err != nil {
+				return nil, err
+			}
+			ceilingAll = c
+			interleaved = true
+		}
+		span := o.Duration
+		if ceil != nil && rounds > 1 {
+			span *= 2 // the ceiling's slices too, when the server under test idles
+		}
+		profiled := r.startProfile(ctx, ph.name, span)
+		var res, paired Result
+		slice := o.Duration / time.Duration(rounds)
+		for range rounds {
+			if ceil != nil && rounds > 1 {
+				c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, slice)
+				if err != nil {
+					return nil, err
+				}
+				paired = paired.merge(c)
+				ceilingAll = ceilingAll.merge(c)
+			}
+			one, err := r.phase(ctx, ph.name, r.tacitPID, r.metricsURL, ph.op, slice)
+			res = res.merge(one)
+			if err != nil {
+				return nil, err
+			}
+		}
+		<-profiled
+		if res.Ops == 0 && res.FirstError != nil {
+			return nil, fmt.Errorf("%s: every call failed: %w", ph.name, res.FirstError)
+		}
+		if ceil != nil {
+			res.Ceiling = ceilingAll.Rate()
+			if rounds > 1 {
+				res.Ceiling = paired.Rate()
+			}
 		}
 		results = append(results, res)
+	}
+	if ceil != nil {
+		if ceilingAll.Ops == 0 {
+			// Only the ceiling was asked for.
+			c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, o.Duration)
+			if err != nil {
+				return nil, err
+			}
+			ceilingAll = c
+		}
+		ceilingAll.Ceiling = ceilingAll.Rate()
+		results = append([]Result{ceilingAll}, results...)
+	}
+	if steal1, err := readCPUStat(); err == nil && stealErr == nil {
+		r.steal = steal1.stolenSince(steal0)
 	}
 	r.report(results)
 	return results, nil
@@ -171,6 +277,7 @@ type runner struct {
 	combosByLead map[string][]combo
 	agencies     []string
 	opened       openedSet
+	steal        float64 // share of CPU time stolen during the run, -1 unknown
 }
 
 func (r *runner) close() {
@@ -277,25 +384,14 @@ func (r *runner) healthy(ctx context.Context) error {
 	return nil
 }
 
-// phase runs op on every worker for the duration and measures it.
-func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL string, op func(context.Context, *worker) error) (Result, error) {
-	r.logf("%s: %d clients for %s", name, len(r.workers), r.o.Duration)
+// phase runs op on every worker for d and measures it.
+func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL string, op func(context.Context, *worker) error, d time.Duration) (Result, error) {
+	r.logf("%s: %d clients for %s", name, len(r.workers), d)
 	var heap *heapWatch
 	if metricsURL != "" && name != OpCeiling {
 		heap = watchHeap(metricsURL)
 	}
 	cpu0, cpuErr := r.cpu(ctx, pid, metricsURL)
-	profiled := make(chan struct{})
-	if r.pprofAddr != "" && name != OpCeiling {
-		go func() {
-			defer close(profiled)
-			if err := r.profile(ctx, name); err != nil {
-				r.logf("%s: no profile: %v", name, err)
-			}
-		}()
-	} else {
-		close(profiled)
-	}
 	var (
 		ops, errs atomic.Int64
 		firstErr  atomic.Pointer[error]
@@ -303,7 +399,7 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
-	end := start.Add(r.o.Duration)
+	end := start.Add(d)
 	for i, w := range r.workers {
 		wg.Go(func() {
 			for time.Now().Before(end) && ctx.Err() == nil {
@@ -324,7 +420,6 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		})
 	}
 	wg.Wait()
-	<-profiled
 	res := Result{Name: name, Ops: ops.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
 	if p := firstErr.Load(); p != nil {
 		res.FirstError = *p
@@ -335,11 +430,9 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 	if heap != nil {
 		res.HeapPeak = heap.end()
 	}
-	all := slices.Concat(lat...)
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	if n := len(all); n > 0 {
-		res.P50, res.P99, res.Max = all[n/2], all[min(n-1, n*99/100)], all[n-1]
-	}
+	res.lat = slices.Concat(lat...)
+	slices.Sort(res.lat)
+	res.P50, res.P99, res.Max = percentiles(res.lat)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
@@ -349,9 +442,26 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 	return res, nil
 }
 
+// startProfile saves a CPU profile of the started server over span into
+// the profiles folder, when one is given; the channel closes when done.
+func (r *runner) startProfile(ctx context.Context, name string, span time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if r.pprofAddr == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		if err := r.profile(ctx, name, span); err != nil {
+			r.logf("%s: no profile: %v", name, err)
+		}
+	}()
+	return done
+}
+
 // profile saves a CPU profile of the server over the phase.
-func (r *runner) profile(ctx context.Context, name string) error {
-	secs := max(1, int(r.o.Duration.Seconds()))
+func (r *runner) profile(ctx context.Context, name string, span time.Duration) error {
+	secs := max(1, int(span.Seconds()))
 	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.pprofAddr, secs)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -389,77 +499,96 @@ func (r *runner) cpu(ctx context.Context, pid int, metricsURL string) (time.Dura
 	return time.Duration(m["process_cpu_seconds_total"] * float64(time.Second)), nil
 }
 
-// ceiling starts the ceiling server in its own process, with tacit's PKI,
-// and runs the same clients against it.
-func (r *runner) ceiling(ctx context.Context) (Result, error) {
+// ceilingRig is the ceiling server, in its own process with tacit's PKI,
+// and a connection to it for every worker.
+type ceilingRig struct {
+	c       *child
+	pid     int
+	conns   []*grpc.ClientConn
+	payload []byte
+}
+
+func (g *ceilingRig) call(ctx context.Context, w *worker) error {
+	return ceilingCall(ctx, g.conns[w.i], g.payload)
+}
+
+func (g *ceilingRig) stop() {
+	for _, cc := range g.conns {
+		if cc != nil {
+			cc.Close()
+		}
+	}
+	g.c.stop()
+}
+
+// startCeiling starts the ceiling server and waits until every worker's
+// connection has made its handshake and a first write.
+func (r *runner) startCeiling(ctx context.Context) (*ceilingRig, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	c, err := startChild("ceiling server", r.o.Binary, "bench", "ceiling-server", "--listen", addr,
 		"--data", filepath.Join(r.tmp, "ceiling"), "--pki", r.pkiDir)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer c.stop()
-	conns := make([]*grpc.ClientConn, len(r.workers))
-	defer func() {
-		for _, cc := range conns {
-			if cc != nil {
-				cc.Close()
-			}
-		}
-	}()
+	g := &ceilingRig{c: c, pid: c.cmd.Process.Pid, conns: make([]*grpc.ClientConn, len(r.workers)), payload: make([]byte, CeilingPayload)}
+	for i := range g.payload {
+		g.payload[i] = byte(rand.IntN(256))
+	}
 	for i, w := range r.workers {
-		if conns[i], err = dial(addr, w.tls); err != nil {
-			return Result{}, err
+		if g.conns[i], err = dial(addr, w.tls); err != nil {
+			g.stop()
+			return nil, err
 		}
 	}
-	payload := make([]byte, CeilingPayload)
-	for i := range payload {
-		payload[i] = byte(rand.IntN(256))
-	}
-	// Wait until it answers (each connection makes its handshake now).
 	deadline := time.Now().Add(30 * time.Second)
-	for i := range conns {
+	for _, w := range r.workers {
 		for {
 			cctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := ceilingCall(cctx, conns[i], payload)
+			err := g.call(cctx, w)
 			cancel()
 			if err == nil {
 				break
 			}
 			if e := c.exited(); e != nil {
-				return Result{}, e
+				g.stop()
+				return nil, e
 			}
 			if time.Now().After(deadline) {
-				return Result{}, fmt.Errorf("the ceiling server does not answer: %w", err)
+				g.stop()
+				return nil, fmt.Errorf("the ceiling server does not answer: %w", err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return r.phase(ctx, OpCeiling, c.cmd.Process.Pid, "", func(ctx context.Context, w *worker) error {
-		return ceilingCall(ctx, conns[w.i], payload)
-	})
+	return g, nil
 }
 
 // report prints the table and, last, one line per operation:
 // NAME ops/s p99 ratio.
 func (r *runner) report(results []Result) {
-	var ceiling float64
-	for _, res := range results {
-		if res.Name == OpCeiling {
-			ceiling = res.Rate()
-		}
-	}
 	ratio := func(res Result) string {
-		if ceiling == 0 {
+		if res.Ceiling <= 0 {
 			return "-"
 		}
-		return fmt.Sprintf("%.2f", res.Rate()/ceiling)
+		return fmt.Sprintf("%.2f", res.Ratio())
+	}
+	ceilingRate := func(res Result) string {
+		if res.Ceiling <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f", res.Ceiling)
 	}
 	fmt.Fprintf(r.o.Out, "tacit bench: %d clients, %s per operation, mutual TLS on loopback, durable commits\n", r.o.Concurrency, r.o.Duration)
 	fmt.Fprintf(r.o.Out, "ceiling: bare gRPC unary call over the same TLS, handler = one bbolt Batch write of %d bytes (batch delay %s)\n", CeilingPayload, ceilingBatchDelay)
+	if rounds := max(1, r.o.Rounds); rounds > 1 {
+		fmt.Fprintf(r.o.Out, "rounds: %d; each operation's slices alternate with the ceiling's, and its ratio is to the ceiling measured in those (CEILING OPS/S)\n", rounds)
+	}
+	if r.steal >= 0 {
+		fmt.Fprintf(r.o.Out, "machine: %d CPUs, %.0f%% of their time taken by the hypervisor for others during the run (steal)\n", runtime.NumCPU(), 100*r.steal)
+	}
 	if r.dir != "" {
 		fmt.Fprintf(r.o.Out, "server: tacit serve --data %s\n", r.dir)
 	} else {
@@ -467,7 +596,7 @@ func (r *runner) report(results []Result) {
 	}
 	fmt.Fprintln(r.o.Out)
 	tw := tabwriter.NewWriter(r.o.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\t")
+	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tCEILING OPS/S\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\t")
 	for _, res := range results {
 		cpuPer, heap := "-", "-"
 		if res.Ops > 0 && res.ServerCPU > 0 {
@@ -476,8 +605,8 @@ func (r *runner) report(results []Result) {
 		if res.HeapPeak > 0 {
 			heap = fmt.Sprintf("%.0f MiB", float64(res.HeapPeak)/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
-			res.Errors, ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
+			res.Errors, ceilingRate(res), ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap)
 	}
 	tw.Flush()
 	for _, res := range results {

@@ -204,3 +204,41 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// cpuStat is the machine's CPU time from /proc/stat, in clock ticks: all
+// of it and the part stolen by the hypervisor (given to other guests).
+type cpuStat struct{ total, steal uint64 }
+
+func readCPUStat() (cpuStat, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuStat{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuStat{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var st cpuStat
+	// user nice system idle iowait irq softirq steal (guest time is
+	// already counted in user).
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return cpuStat{}, fmt.Errorf("/proc/stat: %w", err)
+		}
+		st.total += n
+		if i == 7 {
+			st.steal = n
+		}
+	}
+	return st, nil
+}
+
+// stolenSince is the share of CPU time stolen between then and s.
+func (s cpuStat) stolenSince(then cpuStat) float64 {
+	if s.total <= then.total {
+		return 0
+	}
+	return float64(s.steal-then.steal) / float64(s.total-then.total)
+}

@@ -16,12 +16,12 @@ import (
 func newBenchCommand(e *env) *cobra.Command {
 	o := bench.Options{}
 	cmd := &cobra.Command{
-		Use:    "bench [--concurrency N] [--duration D] [--ops LIST] [--data D | --target ADDR --pki DIR --metrics URL]",
+		Use:    "bench [--concurrency N] [--duration D] [--rounds N] [--ops LIST] [--data D | --target ADDR --pki DIR --metrics URL]",
 		Short:  "Measure tacit against this machine's ceiling",
 		Hidden: true,
 		Long: `Start a real 'tacit serve' over mutual TLS on loopback (or drive --target)
 and run, one after the other for --duration each at --concurrency clients
-(each its own connection):
+(each its own connection), the ceiling alongside each operation:
 
   ceiling  a bare gRPC unary call over the same TLS whose handler makes one
            durable bbolt Batch write of 1 KiB, in a server process of its own
@@ -33,6 +33,9 @@ and run, one after the other for --duration each at --concurrency clients
 It prints throughput, p50/p99/max latency, the server's CPU time and peak
 Go heap per operation, and ends with one line per operation:
 NAME ops/s p99 ratio, the ratio being the throughput over the ceiling's.
+Each operation runs in --rounds slices, each just after a ceiling slice as
+long, and is compared with the ceiling of those slices: on a shared machine
+the CPU at hand changes from minute to minute, and both then see the same.
 With no --data, the server runs on a fresh temporary demo store; --data
 uses a folder as it is (e.g. one filled by 'tacit generate').`,
 		Example: `  tacit bench --concurrency 64 --duration 10s
@@ -55,6 +58,7 @@ uses a folder as it is (e.g. one filled by 'tacit generate').`,
 	f := cmd.Flags()
 	f.IntVar(&o.Concurrency, "concurrency", 64, "clients, each with its own connection")
 	f.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each operation runs")
+	f.IntVar(&o.Rounds, "rounds", 5, "slices of each operation, each after a ceiling slice as long, so that ratios compare like with like on a shared machine (1: the ceiling once, first)")
 	f.StringSliceVar(&o.Ops, "ops", bench.AllOps, "operations to run, among ceiling, open, reply, get, deemed")
 	f.StringVar(&o.Data, "data", "", "data folder of the started server (default: a fresh temporary demo store)")
 	f.StringVar(&o.Target, "target", "", "address of a running server to drive instead of starting one")
