@@ -41,3 +41,28 @@ func TestBenchRunsEveryOperation(t *testing.T) {
 		t.Errorf("some calls failed:\n%s", stdout)
 	}
 }
+
+// The rpc operation (a no-op call over the same TLS, outside the standard
+// set) runs against the ceiling's server and is compared with the ceiling
+// measured in the slices alternating with it.
+func TestBenchRPCAgainstTheCeiling(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := runBin(t, "bench", "--concurrency", "2", "--duration", "1s", "--rounds", "2", "--ops", "ceiling,rpc")
+	if code != 0 {
+		t.Fatalf("tacit bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	summary := lines[len(lines)-2:]
+	for i, name := range []string{"ceiling", "rpc"} {
+		f := strings.Fields(summary[i])
+		if len(f) != 4 || f[0] != name {
+			t.Fatalf("summary line %d = %q, want %q ops/s p99 ratio\n%s", i+1, summary[i], name, stdout)
+		}
+		if r, err := strconv.ParseFloat(f[3], 64); err != nil || r <= 0 {
+			t.Errorf("%s: ratio %q, want a positive ratio", name, f[3])
+		}
+	}
+	if !strings.Contains(stdout, "rounds: 2") {
+		t.Errorf("the report does not say the run alternated in 2 rounds:\n%s", stdout)
+	}
+}

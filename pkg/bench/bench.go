@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tacit-gov/tacit/pkg/pki"
@@ -38,10 +39,17 @@ const (
 	OpReply   = "reply"
 	OpGet     = "get"
 	OpDeemed  = "deemed"
+	// OpRPC is not in the standard set: a bare gRPC unary call over the
+	// same TLS to the ceiling's server, whose handler does nothing, to
+	// show what gRPC alone can do here (the bound of any read).
+	OpRPC = "rpc"
 )
 
 // AllOps are the operations of a standard run.
 var AllOps = []string{OpCeiling, OpOpen, OpReply, OpGet, OpDeemed}
+
+// KnownOps are every operation the tool can run.
+var KnownOps = append(slices.Clone(AllOps), OpRPC)
 
 // Options configure a run.
 type Options struct {
@@ -151,8 +159,8 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		o.Ops = AllOps
 	}
 	for _, op := range o.Ops {
-		if !slices.Contains(AllOps, op) {
-			return nil, fmt.Errorf("unknown operation %q: choose among %s", op, strings.Join(AllOps, ", "))
+		if !slices.Contains(KnownOps, op) {
+			return nil, fmt.Errorf("unknown operation %q: choose among %s", op, strings.Join(KnownOps, ", "))
 		}
 	}
 	want := func(op string) bool { return slices.Contains(o.Ops, op) }
@@ -177,7 +185,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 
 	rounds := max(1, o.Rounds)
 	var ceil *ceilingRig
-	if want(OpCeiling) {
+	if want(OpCeiling) || want(OpRPC) {
 		var err error
 		if ceil, err = r.startCeiling(ctx); err != nil {
 			return nil, err
@@ -189,7 +197,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		name string
 		op   func(ctx context.Context, w *worker) error
 	}{
-		{OpOpen, r.open}, {OpReply, r.reply}, {OpGet, r.get}, {OpDeemed, r.deemed},
+		{OpOpen, r.open}, {OpReply, r.reply}, {OpGet, r.get}, {OpDeemed, r.deemed}, {OpRPC, nil},
 	}
 	var (
 		results     []Result
@@ -199,6 +207,10 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	for _, ph := range phases {
 		if !want(ph.name) {
 			continue
+		}
+		pid, metrics, op := r.tacitPID, r.metricsURL, ph.op
+		if ph.name == OpRPC {
+			pid, metrics, op = ceil.pid, "", ceil.ping
 		}
 		if ceil != nil && rounds == 1 && !interleaved {
 			// The ceiling once, first, for the whole duration.
@@ -225,7 +237,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				paired = paired.merge(c)
 				ceilingAll = ceilingAll.merge(c)
 			}
-			one, err := r.phase(ctx, ph.name, r.tacitPID, r.metricsURL, ph.op, slice)
+			one, err := r.phase(ctx, ph.name, pid, metrics, op, slice)
 			res = res.merge(one)
 			if err != nil {
 				return nil, err
@@ -243,7 +255,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 		results = append(results, res)
 	}
-	if ceil != nil {
+	if want(OpCeiling) {
 		if ceilingAll.Ops == 0 {
 			// Only the ceiling was asked for.
 			c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, o.Duration)
@@ -388,7 +400,7 @@ func (r *runner) healthy(ctx context.Context) error {
 func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL string, op func(context.Context, *worker) error, d time.Duration) (Result, error) {
 	r.logf("%s: %d clients for %s", name, len(r.workers), d)
 	var heap *heapWatch
-	if metricsURL != "" && name != OpCeiling {
+	if metricsURL != "" {
 		heap = watchHeap(metricsURL)
 	}
 	cpu0, cpuErr := r.cpu(ctx, pid, metricsURL)
@@ -510,6 +522,10 @@ type ceilingRig struct {
 
 func (g *ceilingRig) call(ctx context.Context, w *worker) error {
 	return ceilingCall(ctx, g.conns[w.i], g.payload)
+}
+
+func (g *ceilingRig) ping(ctx context.Context, w *worker) error {
+	return g.conns[w.i].Invoke(ctx, pingMethod, &emptypb.Empty{}, &emptypb.Empty{})
 }
 
 func (g *ceilingRig) stop() {

@@ -27,6 +27,7 @@ import (
 const (
 	ceilingService = "tacit.bench.Ceiling"
 	ceilingMethod  = "/" + ceilingService + "/Write"
+	pingMethod     = "/" + ceilingService + "/Ping"
 	// CeilingPayload is the size of the value each ceiling call writes.
 	CeilingPayload = 1024
 	// ceilingBatchDelay is bbolt's MaxBatchDelay for the ceiling: 2 ms,
@@ -62,6 +63,16 @@ var ceilingDesc = grpc.ServiceDesc{
 				return nil, err
 			}
 			return srv.(*ceilingServer).write(ctx, in)
+		},
+	}, {
+		// Ping does nothing: the cost of gRPC over mutual TLS alone.
+		MethodName: "Ping",
+		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			in := &emptypb.Empty{}
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return in, nil
 		},
 	}},
 }

@@ -29,6 +29,9 @@ and run, one after the other for --duration each at --concurrency clients
   reply    Reply to the consultations the open phase made (then revisions)
   get      GetConsultation of a consultation the client's agency is party to
   deemed   ListDeemedApprovals pages of 100 as the auditor
+  rpc      (not in the standard set) a bare gRPC unary call over the same
+           TLS to the ceiling's server, whose handler does nothing: what
+           gRPC alone can do here, the bound of any read
 
 It prints throughput, p50/p99/max latency, the server's CPU time and peak
 Go heap per operation, and ends with one line per operation:
@@ -59,7 +62,7 @@ uses a folder as it is (e.g. one filled by 'tacit generate').`,
 	f.IntVar(&o.Concurrency, "concurrency", 64, "clients, each with its own connection")
 	f.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each operation runs")
 	f.IntVar(&o.Rounds, "rounds", 5, "slices of each operation, each after a ceiling slice as long, so that ratios compare like with like on a shared machine (1: the ceiling once, first)")
-	f.StringSliceVar(&o.Ops, "ops", bench.AllOps, "operations to run, among ceiling, open, reply, get, deemed")
+	f.StringSliceVar(&o.Ops, "ops", bench.AllOps, "operations to run, among ceiling, open, reply, get, deemed, rpc")
 	f.StringVar(&o.Data, "data", "", "data folder of the started server (default: a fresh temporary demo store)")
 	f.StringVar(&o.Target, "target", "", "address of a running server to drive instead of starting one")
 	f.StringVar(&o.PKI, "pki", "", "with --target: the PKI folder of its development CA (clients/ and ca.crt)")
