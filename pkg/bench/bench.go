@@ -66,12 +66,11 @@ type Options struct {
 	// Duration how long each operation runs.
 	Concurrency int
 	Duration    time.Duration
-	// Rounds splits each operation's duration into this many slices, each
-	// run just after a ceiling slice of the same length, so that an
-	// operation and the ceiling it is compared with share the machine's
-	// conditions (on a shared machine, the CPU the hypervisor lends
-	// changes from one minute to the next). 0 or 1: the ceiling runs once,
-	// first, for the duration.
+	// Rounds splits each operation's duration into this many slices (at
+	// least 1), each run just after a ceiling slice of the same length, so
+	// that an operation and the ceiling it is compared with share the
+	// machine's conditions (on a shared machine, the CPU the hypervisor
+	// lends changes from one minute to the next).
 	Rounds int
 	// Ops to run (default AllOps). Reply and get need consultations: the
 	// open phase runs whenever they are asked for.
@@ -199,11 +198,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}{
 		{OpOpen, r.open}, {OpReply, r.reply}, {OpGet, r.get}, {OpDeemed, r.deemed}, {OpRPC, nil},
 	}
-	var (
-		results     []Result
-		ceilingAll  Result
-		interleaved bool
-	)
+	var results []Result
+	var ceilingAll Result // every ceiling slice
+	slice := o.Duration / time.Duration(rounds)
 	for _, ph := range phases {
 		if !want(ph.name) {
 			continue
@@ -212,52 +209,33 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		if ph.name == OpRPC {
 			pid, metrics, op = ceil.pid, "", ceil.ping
 		}
-		if ceil != nil && rounds == 1 && !interleaved {
-			// The ceiling once, first, for the whole duration.
-			c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, o.Duration)
-			if err != nil {
-				return nil, err
-			}
-			ceilingAll = c
-			interleaved = true
-		}
 		span := o.Duration
-		if ceil != nil && rounds > 1 {
+		if ceil != nil {
 			span *= 2 // the ceiling's slices too, when the server under test idles
 		}
 		profiled := r.startProfile(ctx, ph.name, span)
 		var res, paired Result
-		slice := o.Duration / time.Duration(rounds)
 		for range rounds {
-			if ceil != nil && rounds > 1 {
+			if ceil != nil {
 				c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, slice)
 				if err != nil {
 					return nil, err
 				}
 				paired = paired.merge(c)
-				ceilingAll = ceilingAll.merge(c)
 			}
 			one, err := r.phase(ctx, ph.name, pid, metrics, op, slice)
-			res = res.merge(one)
 			if err != nil {
 				return nil, err
 			}
+			res = res.merge(one)
 		}
 		<-profiled
-		if res.Ops == 0 && res.FirstError != nil {
-			return nil, fmt.Errorf("%s: every call failed: %w", ph.name, res.FirstError)
-		}
-		if ceil != nil {
-			res.Ceiling = ceilingAll.Rate()
-			if rounds > 1 {
-				res.Ceiling = paired.Rate()
-			}
-		}
+		res.Ceiling = paired.Rate()
+		ceilingAll = ceilingAll.merge(paired)
 		results = append(results, res)
 	}
 	if want(OpCeiling) {
-		if ceilingAll.Ops == 0 {
-			// Only the ceiling was asked for.
+		if ceilingAll.Ops == 0 { // only the ceiling was asked for
 			c, err := r.phase(ctx, OpCeiling, ceil.pid, "", ceil.call, o.Duration)
 			if err != nil {
 				return nil, err
@@ -599,7 +577,7 @@ func (r *runner) report(results []Result) {
 	}
 	fmt.Fprintf(r.o.Out, "tacit bench: %d clients, %s per operation, mutual TLS on loopback, durable commits\n", r.o.Concurrency, r.o.Duration)
 	fmt.Fprintf(r.o.Out, "ceiling: bare gRPC unary call over the same TLS, handler = one bbolt Batch write of %d bytes (batch delay %s)\n", CeilingPayload, ceilingBatchDelay)
-	if rounds := max(1, r.o.Rounds); rounds > 1 {
+	if rounds := max(1, r.o.Rounds); slices.ContainsFunc(results, func(res Result) bool { return res.Ceiling > 0 }) {
 		fmt.Fprintf(r.o.Out, "rounds: %d; each operation's slices alternate with the ceiling's, and its ratio is to the ceiling measured in those (CEILING OPS/S)\n", rounds)
 	}
 	if r.steal >= 0 {

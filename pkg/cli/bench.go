@@ -61,7 +61,7 @@ uses a folder as it is (e.g. one filled by 'tacit generate').`,
 	f := cmd.Flags()
 	f.IntVar(&o.Concurrency, "concurrency", 64, "clients, each with its own connection")
 	f.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each operation runs")
-	f.IntVar(&o.Rounds, "rounds", 5, "slices of each operation, each after a ceiling slice as long, so that ratios compare like with like on a shared machine (1: the ceiling once, first)")
+	f.IntVar(&o.Rounds, "rounds", 5, "slices of each operation, each after a ceiling slice as long, so that ratios compare like with like on a shared machine")
 	f.StringSliceVar(&o.Ops, "ops", bench.AllOps, "operations to run, among ceiling, open, reply, get, deemed, rpc")
 	f.StringVar(&o.Data, "data", "", "data folder of the started server (default: a fresh temporary demo store)")
 	f.StringVar(&o.Target, "target", "", "address of a running server to drive instead of starting one")

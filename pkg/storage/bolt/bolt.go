@@ -139,8 +139,7 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db}
-	s.group.db = db
+	s := &Store{db: db, group: committer{db: db}}
 	if found < SchemaVersion {
 		if err := s.migrate(path, found); err != nil {
 			db.Close()
