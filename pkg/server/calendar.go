@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -24,16 +25,16 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := c.clock.Now()
-	moved := 0 // consultations whose deadlines moved
+	var moved atomic.Int64 // consultations whose deadlines moved; the store mutates them concurrently
 	_, err = c.store.RecountDeadlines(ctx, now, version, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		evs := consultation.Materialize(rec, now, c.headAt, true)
 		recounted := consultation.Recount(c.rules, rec, now)
 		if len(recounted) > 0 {
-			moved++
+			moved.Add(1)
 		}
 		return consultation.AuditEvents(append(evs, recounted...), rec, now), nil
 	}, func(int) []*tacitv1.AuditEvent {
-		changed := moved
+		changed := moved.Load()
 		from := prev
 		if from == "" {
 			from = "(none recorded)"
@@ -46,7 +47,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 	}
 	c.wake()
 	c.hub.signal()
-	return moved, nil
+	return int(moved.Load()), nil
 }
 
 // CalendarServer implements tacit.v1.CalendarService.

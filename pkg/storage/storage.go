@@ -36,7 +36,9 @@ const ReasonRequestIDReused = "REQUEST_ID_REUSED"
 // returns the audit events of the change; returning an error aborts the
 // change with nothing written. It may be called more than once (when a
 // shared commit is retried), so it must depend only on its arguments and
-// the time it reads.
+// the time it reads. SweepDue and RecountDeadlines apply it to different
+// consultations concurrently, so whatever else it touches must be safe for
+// concurrent use.
 type Mutation func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error)
 
 // Builder builds a new consultation given its allocated id.

@@ -544,40 +544,49 @@ func containsKey(keys [][]byte, k []byte) bool {
 // putRecord stores c (replacing old), rewrites its index entries and adds
 // the change of figures to d, which the caller applies.
 func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDelta) ([]byte, error) {
+	ch, err := prepareRecord(id, old, c)
+	if err != nil {
+		return nil, err
+	}
+	return ch.rec, ch.apply(tx, d)
+}
+
+// recordChange is what storing a changed record writes: its encoding and
+// the index entries that differ. prepareRecord computes it without the
+// transaction, so that many can be computed at once (see mutateAll).
+type recordChange struct {
+	id     uint64
+	old, c *tacitv1.Consultation
+	rec    []byte
+	ok, nk indexKeys
+	// newDeemed are the deemed approvals of c not stored yet, with their
+	// encoded records.
+	newDeemed []deemedKey
+	newRecs   [][]byte
+	// goneDeemed are those of old that c no longer has as they were.
+	goneDeemed []deemedKey
+}
+
+func prepareRecord(id uint64, old, c *tacitv1.Consultation) (*recordChange, error) {
 	rec, err := marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Bucket(bConsultations).Put(u64(id), rec); err != nil {
-		return nil, err
-	}
-	ok, nk := keysOf(id, old), keysOf(id, c)
-	pending, deemed, deemedT, deemedL, party := tx.Bucket(bPending), tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
-	if err := syncKeys(pending, ok.pending, nk.pending); err != nil {
-		return nil, err
-	}
-	if err := syncKeys(tx.Bucket(bReminders), ok.reminders, nk.reminders); err != nil {
-		return nil, err
-	}
+	ch := &recordChange{id: id, old: old, c: c, rec: rec, ok: keysOf(id, old), nk: keysOf(id, c)}
 	// A deemed approval's entries never change once written (the record
 	// they copy is settled), so only new ones are written.
-	kept := map[string]bool{}
-	for _, d := range ok.deemed {
-		if n := findDeemed(nk.deemed, d.byTime); n != nil && proto.Equal(n.rec, d.rec) {
+	var kept map[string]bool
+	for _, d := range ch.ok.deemed {
+		if n := findDeemed(ch.nk.deemed, d.byTime); n != nil && proto.Equal(n.rec, d.rec) {
+			if kept == nil {
+				kept = map[string]bool{}
+			}
 			kept[string(d.byTime)] = true
 			continue
 		}
-		if err := deemed.Delete(d.byAgency); err != nil {
-			return nil, err
-		}
-		if err := deemedT.Delete(d.byTime); err != nil {
-			return nil, err
-		}
-		if err := deemedL.Delete(d.byLead); err != nil {
-			return nil, err
-		}
+		ch.goneDeemed = append(ch.goneDeemed, d)
 	}
-	for _, d := range nk.deemed {
+	for _, d := range ch.nk.deemed {
 		if kept[string(d.byTime)] {
 			continue
 		}
@@ -585,27 +594,58 @@ func putRecord(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, d *statsDel
 		if err != nil {
 			return nil, err
 		}
+		ch.newDeemed = append(ch.newDeemed, d)
+		ch.newRecs = append(ch.newRecs, b)
+	}
+	return ch, nil
+}
+
+// apply writes the change in tx and adds its change of figures to d.
+func (ch *recordChange) apply(tx *bolt.Tx, d *statsDelta) error {
+	id, ok, nk := ch.id, ch.ok, ch.nk
+	if err := tx.Bucket(bConsultations).Put(u64(id), ch.rec); err != nil {
+		return err
+	}
+	deemed, deemedT, deemedL, party := tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
+	if err := syncKeys(tx.Bucket(bPending), ok.pending, nk.pending); err != nil {
+		return err
+	}
+	if err := syncKeys(tx.Bucket(bReminders), ok.reminders, nk.reminders); err != nil {
+		return err
+	}
+	for _, d := range ch.goneDeemed {
+		if err := deemed.Delete(d.byAgency); err != nil {
+			return err
+		}
+		if err := deemedT.Delete(d.byTime); err != nil {
+			return err
+		}
+		if err := deemedL.Delete(d.byLead); err != nil {
+			return err
+		}
+	}
+	for i, d := range ch.newDeemed {
 		// The record is kept once, by time; the agency's and the lead's
 		// indexes are keys that lead to it.
 		if err := deemed.Put(d.byAgency, nil); err != nil {
-			return nil, err
+			return err
 		}
-		if err := deemedT.Put(d.byTime, b); err != nil {
-			return nil, err
+		if err := deemedT.Put(d.byTime, ch.newRecs[i]); err != nil {
+			return err
 		}
 		if err := deemedL.Put(d.byLead, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for agency, role := range nk.party {
 		if ok.party[agency] != role {
 			if err := party.Put(concat([]byte(agency), []byte{0}, u64(id)), []byte{role}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	d.diff(old, c)
-	return rec, nil
+	d.diff(ch.old, ch.c)
+	return nil
 }
 
 // List implements storage.Store.
@@ -748,37 +788,6 @@ func (s *idSet) add(id uint64) {
 		s.seen[id] = true
 		s.list = append(s.list, id)
 	}
-}
-
-// mutateAll applies mutate to each consultation and stores those it
-// changed, returning how many.
-// The figures are applied once for the whole transaction.
-func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (int, error) {
-	n := 0
-	d := newStatsDelta()
-	for _, id := range ids {
-		old, err := get(tx, id)
-		if err != nil {
-			return n, err
-		}
-		c := proto.Clone(old).(*tacitv1.Consultation)
-		events, err := mutate(c)
-		if err != nil {
-			return n, err
-		}
-		if len(events) == 0 && proto.Equal(old, c) {
-			continue
-		}
-		if _, err := putRecord(tx, id, old, c, d); err != nil {
-			return n, err
-		}
-		setConsultation(events, c)
-		if err := appendEvents(tx, events); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, d.apply(tx)
 }
 
 // CalendarVersion implements storage.Store.

@@ -1,0 +1,151 @@
+package bolt
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/storage"
+)
+
+// mutateAll applies mutate to each consultation and stores those it
+// changed, returning how many. The figures are applied once for the whole
+// transaction.
+//
+// Only the transaction's goroutine may touch the transaction, but most of
+// a change is computed from the record alone: decoding it, the rules,
+// encoding the result and its index entries. Those run on every core
+// (prepareAll) while this goroutine writes the changes already computed,
+// in the order of ids, so the trail is the same as one by one.
+func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (int, error) {
+	// Every record is read before the first write: the values stay valid
+	// (they are the file's map, which no write of this transaction moves
+	// or reuses before it commits), and the workers never call into bbolt.
+	b := tx.Bucket(bConsultations)
+	raw := make([][]byte, len(ids))
+	for i, id := range ids {
+		if raw[i] = b.Get(u64(id)); raw[i] == nil {
+			return 0, notFound(strconv.FormatUint(id, 10))
+		}
+	}
+	p := prepareAll(ids, raw, mutate)
+	defer p.stop()
+	n := 0
+	d := newStatsDelta()
+	for i := range ids {
+		r := p.result(i)
+		if r.panicked {
+			panic(r.panicValue)
+		}
+		if r.err != nil {
+			return n, r.err
+		}
+		if r.ch == nil { // unchanged
+			continue
+		}
+		if err := r.ch.apply(tx, d); err != nil {
+			return n, err
+		}
+		setConsultation(r.events, r.ch.c)
+		if err := appendEvents(tx, r.events); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, d.apply(tx)
+}
+
+// prepared is one consultation's change, or why there is none.
+type prepared struct {
+	ch         *recordChange // nil: the mutation changed nothing
+	events     []*tacitv1.AuditEvent
+	err        error
+	panicked   bool
+	panicValue any
+}
+
+// prepareChange decodes a stored record, applies mutate to a copy and
+// computes what storing the result writes.
+func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = prepared{panicked: true, panicValue: v}
+		}
+	}()
+	old := &tacitv1.Consultation{}
+	if err := unmarshal(raw, old); err != nil {
+		return prepared{err: err}
+	}
+	c := proto.Clone(old).(*tacitv1.Consultation)
+	events, err := mutate(c)
+	if err != nil {
+		return prepared{err: err}
+	}
+	if len(events) == 0 && proto.Equal(old, c) {
+		return prepared{}
+	}
+	ch, err := prepareRecord(id, old, c)
+	if err != nil {
+		return prepared{err: err}
+	}
+	return prepared{ch: ch, events: events}
+}
+
+// prepChunk is how many consultations a worker takes at a time: enough
+// that handing them over costs little, few enough that the writer starts
+// at once.
+const prepChunk = 16
+
+// preparation computes prepared changes on worker goroutines, chunk by
+// chunk in order, while the caller consumes them in order.
+type preparation struct {
+	out     []prepared
+	done    []chan struct{} // closed when chunk k of out is ready
+	next    atomic.Int64    // the next chunk to take
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func prepareAll(ids []uint64, raw [][]byte, mutate storage.Mutation) *preparation {
+	chunks := (len(ids) + prepChunk - 1) / prepChunk
+	p := &preparation{out: make([]prepared, len(ids)), done: make([]chan struct{}, chunks)}
+	for k := range p.done {
+		p.done[k] = make(chan struct{})
+	}
+	workers := min(max(runtime.GOMAXPROCS(0)-1, 1), chunks)
+	p.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer p.wg.Done()
+			for !p.stopped.Load() {
+				k := int(p.next.Add(1) - 1)
+				if k >= chunks {
+					return
+				}
+				for i := k * prepChunk; i < min((k+1)*prepChunk, len(ids)); i++ {
+					p.out[i] = prepareChange(ids[i], raw[i], mutate)
+				}
+				close(p.done[k])
+			}
+		}()
+	}
+	return p
+}
+
+// result waits for the change of the i-th consultation.
+func (p *preparation) result(i int) prepared {
+	<-p.done[i/prepChunk]
+	return p.out[i]
+}
+
+// stop makes the workers give up the chunks not taken yet and waits for
+// them: none may outlive the transaction whose map they read.
+func (p *preparation) stop() {
+	p.stopped.Store(true)
+	p.wg.Wait()
+}
