@@ -919,6 +919,11 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 	}
 	meta, audit := tx.Bucket(bMeta), tx.Bucket(bAudit)
 	byCons, byAgency, inbox := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency), tx.Bucket(bInbox)
+	// The trail and its indexes by agency are appended in key order (the
+	// sequence grows) and never inserted into before their end: their
+	// pages are filled, as the loader fills them (bulk.go), not left half
+	// empty by bbolt's default split.
+	audit.FillPercent, byAgency.FillPercent, inbox.FillPercent = 1, 1, 1
 	var seq uint64
 	var prev []byte
 	if v := meta.Get(kAuditHead); v != nil {
