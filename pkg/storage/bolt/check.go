@@ -111,7 +111,7 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 		}
 		id := binary.BigEndian.Uint64(k)
 		c := &tacitv1.Consultation{}
-		if err := unmarshal(v, c); err != nil {
+		if err := decodeRecord(v, c); err != nil {
 			p.add("consultation %d: %v", id, err)
 			return nil
 		}
@@ -237,7 +237,7 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 			p.add("requests: %q holds no consultation id", name)
 			return nil
 		}
-		if err := unmarshal(rec, &tacitv1.Consultation{}); err != nil {
+		if err := decodeRecord(rec, &tacitv1.Consultation{}); err != nil {
 			p.add("requests: %q holds a result that does not decode: %v", name, err)
 		}
 		if !ids[id] {

@@ -63,7 +63,7 @@ func rebuildDerived(s *Store, tx *bolt.Tx) error {
 	var recs []rec
 	if err := tx.Bucket(bConsultations).ForEach(func(k, v []byte) error {
 		c := &tacitv1.Consultation{}
-		if err := unmarshal(v, c); err != nil {
+		if err := decodeRecord(v, c); err != nil {
 			return err
 		}
 		recs = append(recs, rec{binary.BigEndian.Uint64(k), c})

@@ -78,7 +78,7 @@ func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) 
 		}
 	}()
 	old := &tacitv1.Consultation{}
-	if err := unmarshal(raw, old); err != nil {
+	if err := decodeRecord(raw, old); err != nil {
 		return prepared{err: err}
 	}
 	c := proto.Clone(old).(*tacitv1.Consultation)
