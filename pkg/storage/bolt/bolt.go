@@ -953,54 +953,134 @@ func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	meta, audit := tx.Bucket(bMeta), tx.Bucket(bAudit)
-	byCons, byAgency, inbox := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency), tx.Bucket(bInbox)
+	bodies, err := encodeEvents(events)
+	if err != nil {
+		return err
+	}
+	t := openTrail(tx)
+	for i, e := range events {
+		if err := t.append(e, bodies[i]); err != nil {
+			return err
+		}
+	}
+	return t.save()
+}
+
+// eventBody is an audit entry encoded without the fields that chain it
+// (sequence, prev_hash, hash), split where prev_hash goes: the trail adds
+// them when it appends the entry, without encoding it again. Bodies can be
+// made away from the transaction (see mutateAll).
+type eventBody struct {
+	b     []byte
+	split int // fields numbered below prev_hash end here
+}
+
+func encodeEvents(events []*tacitv1.AuditEvent) ([]eventBody, error) {
+	out := make([]eventBody, len(events))
+	for i, e := range events {
+		seq, prev, hash := e.Sequence, e.PrevHash, e.Hash
+		e.Sequence, e.PrevHash, e.Hash = 0, nil, nil
+		b, err := marshal(e)
+		e.Sequence, e.PrevHash, e.Hash = seq, prev, hash
+		if err != nil {
+			return nil, err
+		}
+		// The encoding has its fields in number order; find the first
+		// after prev_hash.
+		split := 0
+		for split < len(b) {
+			num, typ, n := protowire.ConsumeTag(b[split:])
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			if num > prevHashField {
+				break
+			}
+			m := protowire.ConsumeFieldValue(num, typ, b[split+n:])
+			if m < 0 {
+				return nil, protowire.ParseError(m)
+			}
+			split += n + m
+		}
+		out[i] = eventBody{b: b, split: split}
+	}
+	return out, nil
+}
+
+var (
+	sequenceField = (&tacitv1.AuditEvent{}).ProtoReflect().Descriptor().Fields().ByName("sequence").Number()
+	prevHashField = (&tacitv1.AuditEvent{}).ProtoReflect().Descriptor().Fields().ByName("prev_hash").Number()
+)
+
+// trail appends entries to the audit trail of one transaction: it holds
+// the head of the chain, which save stores once for all of them.
+type trail struct {
+	meta, audit, byCons, byAgency, inbox *bolt.Bucket
+	seq                                  uint64
+	prev                                 []byte
+}
+
+func openTrail(tx *bolt.Tx) *trail {
+	t := &trail{meta: tx.Bucket(bMeta), audit: tx.Bucket(bAudit),
+		byCons: tx.Bucket(bAuditCons), byAgency: tx.Bucket(bAuditAgency), inbox: tx.Bucket(bInbox)}
 	// The trail and its indexes by agency are appended in key order (the
 	// sequence grows) and never inserted into before their end: their
 	// pages are filled, as the loader fills them (bulk.go), not left half
 	// empty by bbolt's default split.
-	audit.FillPercent, byAgency.FillPercent, inbox.FillPercent = 1, 1, 1
-	var seq uint64
-	var prev []byte
-	if v := meta.Get(kAuditHead); v != nil {
-		seq, prev = binary.BigEndian.Uint64(v[:8]), bytes.Clone(v[8:])
+	t.audit.FillPercent, t.byAgency.FillPercent, t.inbox.FillPercent = 1, 1, 1
+	if v := t.meta.Get(kAuditHead); v != nil {
+		t.seq, t.prev = binary.BigEndian.Uint64(v[:8]), bytes.Clone(v[8:])
 	}
-	for _, e := range events {
-		seq++
-		e.Sequence, e.PrevHash, e.Hash = seq, prev, nil
-		// The entry is encoded once: its hash is that of the encoding
-		// without it (as eventHash computes), and is then appended as the
-		// hash field; field order does not matter to a decoder.
-		b, err := marshal(e)
-		if err != nil {
+	return t
+}
+
+// append chains e, whose body is given, after the head and indexes it.
+// The entry's hash is that of its encoding without the hash field (as
+// eventHash computes it), which is then appended as that field; field
+// order does not matter to a decoder.
+func (t *trail) append(e *tacitv1.AuditEvent, body eventBody) error {
+	t.seq++
+	seq := t.seq
+	e.Sequence, e.PrevHash, e.Hash = seq, t.prev, nil
+	b := make([]byte, 0, len(body.b)+2*sha256.Size+16)
+	b = protowire.AppendTag(b, sequenceField, protowire.VarintType)
+	b = protowire.AppendVarint(b, seq)
+	b = append(b, body.b[:body.split]...)
+	if len(t.prev) > 0 {
+		b = protowire.AppendTag(b, prevHashField, protowire.BytesType)
+		b = protowire.AppendBytes(b, t.prev)
+	}
+	b = append(b, body.b[body.split:]...)
+	sum := sha256.Sum256(b)
+	h := sum[:]
+	e.Hash = h
+	b = protowire.AppendTag(b, hashField, protowire.BytesType)
+	b = protowire.AppendBytes(b, h)
+	if err := t.audit.Put(u64(seq), b); err != nil {
+		return err
+	}
+	if id, ok := ParseID(e.GetConsultationId()); ok {
+		if err := t.byCons.Put(concat(u64(id), u64(seq)), nil); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		h := sum[:]
-		e.Hash = h
-		b = protowire.AppendTag(b, hashField, protowire.BytesType)
-		b = protowire.AppendBytes(b, h)
-		if err := audit.Put(u64(seq), b); err != nil {
+	}
+	for _, a := range eventAgencies(e) {
+		if err := t.byAgency.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
 			return err
 		}
-		if id, ok := ParseID(e.GetConsultationId()); ok {
-			if err := byCons.Put(concat(u64(id), u64(seq)), nil); err != nil {
-				return err
-			}
-		}
-		for _, a := range eventAgencies(e) {
-			if err := byAgency.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
-				return err
-			}
-		}
-		for _, a := range e.GetNotified() {
-			if err := inbox.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
-				return err
-			}
-		}
-		prev = h
 	}
-	return meta.Put(kAuditHead, concat(u64(seq), prev))
+	for _, a := range e.GetNotified() {
+		if err := t.inbox.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
+			return err
+		}
+	}
+	t.prev = h
+	return nil
+}
+
+// save stores the head of the chain.
+func (t *trail) save() error {
+	return t.meta.Put(kAuditHead, concat(u64(t.seq), t.prev))
 }
 
 // eventAgencies are the agencies an event concerns: its subject and, when

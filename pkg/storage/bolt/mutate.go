@@ -37,6 +37,7 @@ func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (i
 	defer p.stop()
 	n := 0
 	d := newStatsDelta()
+	t := openTrail(tx)
 	for i := range ids {
 		r := p.result(i)
 		if r.panicked {
@@ -51,11 +52,15 @@ func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (i
 		if err := r.ch.apply(tx, d); err != nil {
 			return n, err
 		}
-		setConsultation(r.events, r.ch.c)
-		if err := appendEvents(tx, r.events); err != nil {
-			return n, err
+		for j, e := range r.events {
+			if err := t.append(e, r.bodies[j]); err != nil {
+				return n, err
+			}
 		}
 		n++
+	}
+	if err := t.save(); err != nil {
+		return n, err
 	}
 	return n, d.apply(tx)
 }
@@ -64,13 +69,15 @@ func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (i
 type prepared struct {
 	ch         *recordChange // nil: the mutation changed nothing
 	events     []*tacitv1.AuditEvent
+	bodies     []eventBody // of events
 	err        error
 	panicked   bool
 	panicValue any
 }
 
 // prepareChange decodes a stored record, applies mutate to a copy and
-// computes what storing the result writes.
+// computes what storing the result writes, its audit entries encoded but
+// for their place in the chain.
 func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -93,7 +100,12 @@ func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) 
 	if err != nil {
 		return prepared{err: err}
 	}
-	return prepared{ch: ch, events: events}
+	setConsultation(events, c)
+	bodies, err := encodeEvents(events)
+	if err != nil {
+		return prepared{err: err}
+	}
+	return prepared{ch: ch, events: events, bodies: bodies}
 }
 
 // prepChunk is how many consultations a worker takes at a time: enough
