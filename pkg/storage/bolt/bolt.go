@@ -372,7 +372,8 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 			return out, replayed, ruleErr
 		}
 	}
-	err := s.group.do(func(tx *bolt.Tx) error {
+	err := s.group.do(func(b *txBatch) error {
+		tx := b.tx
 		out, replayed, ruleErr = nil, false, nil
 		prev, ok, err := replay(tx, key, target)
 		if _, refused := fault.As(err); refused {
@@ -388,7 +389,7 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 			ruleErr = rerr
 			return nil
 		}
-		rec, err := s.put(tx, id, old, c, events)
+		rec, err := s.put(b, id, old, c, events)
 		if err != nil {
 			return err
 		}
@@ -524,19 +525,15 @@ func concat(parts ...[]byte) []byte {
 	return bytes.Join(parts, nil)
 }
 
-// put stores c (replacing old), rewrites its index entries and figures,
-// and appends the change's events to the audit trail.
-func (s *Store) put(tx *bolt.Tx, id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent) ([]byte, error) {
-	d := newStatsDelta()
-	rec, err := putRecord(tx, id, old, c, d)
+// put stores c (replacing old), rewrites its index entries, and adds its
+// figures and events to those of the batch's commit.
+func (s *Store) put(b *txBatch, id uint64, old, c *tacitv1.Consultation, events []*tacitv1.AuditEvent) ([]byte, error) {
+	rec, err := putRecord(b.tx, id, old, c, b.stats)
 	if err != nil {
 		return nil, err
 	}
 	setConsultation(events, c)
-	if err := d.apply(tx); err != nil {
-		return nil, err
-	}
-	return rec, appendEvents(tx, events)
+	return rec, b.appendEvents(events)
 }
 
 // setConsultation dates events without a consultation to c.
@@ -950,20 +947,11 @@ func eventHash(e *tacitv1.AuditEvent) ([]byte, error) {
 var hashField = (&tacitv1.AuditEvent{}).ProtoReflect().Descriptor().Fields().ByName("hash").Number()
 
 func appendEvents(tx *bolt.Tx, events []*tacitv1.AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	bodies, err := encodeEvents(events)
-	if err != nil {
+	b := &txBatch{tx: tx}
+	if err := b.appendEvents(events); err != nil {
 		return err
 	}
-	t := openTrail(tx)
-	for i, e := range events {
-		if err := t.append(e, bodies[i]); err != nil {
-			return err
-		}
-	}
-	return t.save()
+	return b.finish()
 }
 
 // eventBody is an audit entry encoded without the fields that chain it

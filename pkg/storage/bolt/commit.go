@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 )
 
 // maxGroup is the most writes one commit takes.
@@ -24,7 +26,7 @@ type committer struct {
 }
 
 type groupCall struct {
-	fn   func(*bolt.Tx) error
+	fn   func(*txBatch) error
 	done chan error
 }
 
@@ -33,7 +35,7 @@ type groupCall struct {
 // failing write is taken out and the others run again) and must not be
 // affected by an earlier, rolled-back run; an error of fn is returned to
 // its caller alone, and nothing fn wrote is kept.
-func (c *committer) do(fn func(*bolt.Tx) error) error {
+func (c *committer) do(fn func(*txBatch) error) error {
 	call := &groupCall{fn: fn, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, call)
@@ -72,13 +74,14 @@ func (c *committer) commit(group []*groupCall) {
 		failed := -1
 		var failure error
 		err := c.db.Update(func(tx *bolt.Tx) error {
+			b := &txBatch{tx: tx, stats: newStatsDelta()}
 			for i, call := range group {
-				if err := safely(call.fn, tx); err != nil {
+				if err := safely(call.fn, b); err != nil {
 					failed, failure = i, err
 					return err
 				}
 			}
-			return nil
+			return b.finish()
 		})
 		if failed < 0 {
 			for _, call := range group {
@@ -93,11 +96,54 @@ func (c *committer) commit(group []*groupCall) {
 
 // safely runs fn, turning a panic into an error (as Batch does) so that
 // one bad write cannot take the others' answers with it.
-func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+func safely(fn func(*txBatch) error, b *txBatch) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
 		}
 	}()
-	return fn(tx)
+	return fn(b)
+}
+
+// txBatch is the transaction of one shared commit and what its writes add
+// up to: their figures and the head of the audit trail are written once,
+// after the last write, not by each write (a read and a write of the same
+// keys per write). A failed write's rerun starts a new batch.
+type txBatch struct {
+	tx    *bolt.Tx
+	stats *statsDelta // nil: no figures
+	trail *trail      // opened by the first write with events
+}
+
+// appendEvents chains events onto the trail, in order.
+func (b *txBatch) appendEvents(events []*tacitv1.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	bodies, err := encodeEvents(events)
+	if err != nil {
+		return err
+	}
+	if b.trail == nil {
+		b.trail = openTrail(b.tx)
+	}
+	for i, e := range events {
+		if err := b.trail.append(e, bodies[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish writes what the batch's writes added up to.
+func (b *txBatch) finish() error {
+	if b.trail != nil {
+		if err := b.trail.save(); err != nil {
+			return err
+		}
+	}
+	if b.stats == nil {
+		return nil
+	}
+	return b.stats.apply(b.tx)
 }

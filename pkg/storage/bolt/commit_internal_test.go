@@ -8,6 +8,11 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/consultation"
+	"github.com/tacit-gov/tacit/pkg/storage"
 )
 
 // commitTestStore is a store with a bucket for the committer's tests.
@@ -54,7 +59,8 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	hold, held := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		first <- s.group.do(func(tx *bolt.Tx) error {
+		first <- s.group.do(func(b *txBatch) error {
+			tx := b.tx
 			close(held)
 			<-hold // the writer is busy: the next writes queue up
 			return tx.Bucket([]byte("t")).Put([]byte("first"), []byte("1"))
@@ -72,7 +78,8 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	errBad := errors.New("refused by the test")
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = s.group.do(func(tx *bolt.Tx) error {
+			errs[i] = s.group.do(func(batch *txBatch) error {
+				tx := batch.tx
 				mu.Lock()
 				txs[tx]++
 				mu.Unlock()
@@ -152,7 +159,7 @@ func TestCommitterCommitFailureReachesEveryWrite(t *testing.T) {
 	errs := make([]error, 5)
 	for i := range errs {
 		wg.Go(func() {
-			errs[i] = c.do(func(tx *bolt.Tx) error { return nil })
+			errs[i] = c.do(func(*txBatch) error { return nil })
 		})
 	}
 	wg.Wait()
@@ -160,5 +167,86 @@ func TestCommitterCommitFailureReachesEveryWrite(t *testing.T) {
 		if !errors.Is(err, bolt.ErrDatabaseReadOnly) {
 			t.Errorf("write %d: %v, want %v", i, err, bolt.ErrDatabaseReadOnly)
 		}
+	}
+}
+
+// Replies that share a commit add their figures and audit entries once for
+// the whole commit; a write taken out of the group (here: one that fails
+// after its record and figures were written, and one that panics) leaves
+// nothing of its own in either, and the others' survive.
+func TestWritesSharingACommitKeepFiguresAndTrail(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	opened := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	const n = 12
+	for i := range n {
+		_, _, err := s.Create(ctx, storage.IdempotencyKey{}, func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+			c := &tacitv1.Consultation{Id: id, Name: "consultations/" + id, Lead: "so-nnmt", Title: "shared commit " + strconv.Itoa(i),
+				State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN, CreateTime: timestamppb.New(opened),
+				Addressees: []*tacitv1.Addressee{{Agency: "so-xay-dung", State: tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING,
+					Deadline: timestamppb.New(opened.AddDate(0, 0, 10))}}}
+			return c, []*tacitv1.AuditEvent{{EventTime: c.CreateTime, Actor: "agency:so-nnmt", Type: consultation.EventOpened, Notified: []string{"so-xay-dung"}}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply := func(i int) storage.Mutation {
+		return func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+			if i == 8 {
+				panic("a bug in one reply")
+			}
+			at := timestamppb.New(opened.Add(time.Hour))
+			a := c.Addressees[0]
+			r := &tacitv1.Reply{Revision: 1, Position: tacitv1.Position_POSITION_AGREE, ReplyTime: at, RepliedBy: "agency:so-xay-dung"}
+			a.State, a.Reply, a.Revisions = tacitv1.AddresseeState_ADDRESSEE_STATE_REPLIED, r, []*tacitv1.Reply{r}
+			c.State = tacitv1.ConsultationState_CONSULTATION_STATE_CONCLUDED
+			e := &tacitv1.AuditEvent{EventTime: at, Actor: "agency:so-xay-dung", Type: consultation.EventReplied, Agency: "so-xay-dung", Notified: []string{"so-nnmt"}}
+			if i == 5 {
+				// fails once its record and figures are written: the
+				// entry cannot be encoded
+				e.Details = "\xff"
+			}
+			return []*tacitv1.AuditEvent{e}, nil
+		}
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.group.do(func(*txBatch) error { close(held); <-hold; return nil })
+	<-held
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, _, errs[i] = s.Update(ctx, strconv.Itoa(i+1), storage.IdempotencyKey{}, reply(i))
+		})
+	}
+	queued(t, &s.group, n)
+	close(hold)
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == 5 || i == 8) {
+			t.Errorf("reply %d: error %v", i, err)
+		}
+	}
+	problems, err := s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("Check after replies sharing a commit found %d problem(s), the first: %s", len(problems), problems[0])
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(n + n - 2); counts.AuditEntries != want {
+		t.Errorf("audit entries = %d, want %d (the openings and the replies that were not taken out)", counts.AuditEntries, want)
+	}
+	if counts.OpenConsultations != 2 || counts.PendingAddressees != 2 {
+		t.Errorf("open consultations %d and pending addressees %d, want 2 and 2 (the replies taken out)", counts.OpenConsultations, counts.PendingAddressees)
 	}
 }

@@ -71,13 +71,13 @@ func rebuildDerived(s *Store, tx *bolt.Tx) error {
 	}); err != nil {
 		return err
 	}
+	figures := newStatsDelta()
 	for _, r := range recs {
-		if _, err := s.put(tx, r.id, nil, r.c, nil); err != nil {
+		if _, err := putRecord(tx, r.id, nil, r.c, figures); err != nil {
 			return err
 		}
 	}
 	byCons, byAgency, inbox := tx.Bucket(bAuditCons), tx.Bucket(bAuditAgency), tx.Bucket(bInbox)
-	rejected := newStatsDelta()
 	if err := tx.Bucket(bAudit).ForEach(func(k, v []byte) error {
 		e := &tacitv1.AuditEvent{}
 		if err := unmarshal(v, e); err != nil {
@@ -99,11 +99,11 @@ func rebuildDerived(s *Store, tx *bolt.Tx) error {
 			}
 		}
 		if lead, ok := strings.CutPrefix(e.GetActor(), "agency:"); ok && e.GetType() == "OPEN_REJECTED" {
-			rejected.add(lead, e.GetEventTime().AsTime(), fRejected, 1)
+			figures.add(lead, e.GetEventTime().AsTime(), fRejected, 1)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	return rejected.apply(tx)
+	return figures.apply(tx)
 }

@@ -271,13 +271,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (n int64, err error) {
 
 // RecordRejection implements storage.Store.
 func (s *Store) RecordRejection(ctx context.Context, lead string, events []*tacitv1.AuditEvent) error {
-	return s.group.do(func(tx *bolt.Tx) error {
-		d := newStatsDelta()
-		d.rejected(lead, events)
-		if err := d.apply(tx); err != nil {
-			return err
-		}
-		return appendEvents(tx, events)
+	return s.group.do(func(b *txBatch) error {
+		b.stats.rejected(lead, events)
+		return b.appendEvents(events)
 	})
 }
 
