@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -100,15 +101,38 @@ func (s AuditServer) ListDeemedApprovals(ctx context.Context, req *tacitv1.ListD
 	if q.Agency != "" {
 		q.Lead = ""
 	}
-	rows, next, err := s.store.ListDeemed(ctx, q)
+	rows, next, err := s.store.ListDeemedEncoded(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	res := &tacitv1.ListDeemedApprovalsResponse{DeemedApprovals: rows}
+	res := &tacitv1.ListDeemedApprovalsResponse{}
+	// The records go out as stored, not decoded and encoded again (that
+	// was most of a page's cost): in their wire form, as the message's
+	// unknown fields, which are encoded as they are. On the wire this is
+	// the deemed_approvals field, which every reader decodes; in this
+	// process res.DeemedApprovals stays empty.
+	res.ProtoReflect().SetUnknown(wireMessages(deemedApprovalsField, rows))
 	if next != nil {
 		res.NextPageToken = base64.RawURLEncoding.EncodeToString(next)
 	}
 	return res, nil
+}
+
+var deemedApprovalsField = (&tacitv1.ListDeemedApprovalsResponse{}).ProtoReflect().Descriptor().Fields().ByName("deemed_approvals").Number()
+
+// wireMessages is the wire form of a repeated message field numbered num
+// holding the encoded messages ms.
+func wireMessages(num protowire.Number, ms [][]byte) []byte {
+	n := 0
+	for _, m := range ms {
+		n += protowire.SizeTag(num) + protowire.SizeBytes(len(m))
+	}
+	b := make([]byte, 0, n)
+	for _, m := range ms {
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendBytes(b, m)
+	}
+	return b
 }
 
 // ListAgencyStats implements the RPC.

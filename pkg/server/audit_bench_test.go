@@ -23,6 +23,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	bbolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -276,13 +277,19 @@ func BenchmarkListDeemedApprovalsPage(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := as(simAuditor)
 			res, err := audit.ListDeemedApprovals(ctx, bc.req)
+			res = onWire(b, res)
 			if err != nil || len(res.GetDeemedApprovals()) != bc.rows || (bc.rows > 0 && res.GetNextPageToken() == "") {
 				b.Fatalf("first page: %d rows, token %q, %v; want %d rows", len(res.GetDeemedApprovals()), res.GetNextPageToken(), err, bc.rows)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := audit.ListDeemedApprovals(ctx, bc.req); err != nil {
+				res, err := audit.ListDeemedApprovals(ctx, bc.req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// and encoded, as gRPC sends it
+				if _, err := proto.Marshal(res); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -233,6 +233,7 @@ func FuzzPageTokens(f *testing.F) {
 			req := &tacitv1.ListDeemedApprovalsRequest{PageToken: token("deemed"), PageSize: size}
 			var res *tacitv1.ListDeemedApprovalsResponse
 			code := call(t, "ListDeemedApprovals", req, func() (err error) { res, err = as_.ListDeemedApprovals(ctx, req); return err })
+			res = onWire(t, res)
 			check("deemed", code, codes.OK, codes.InvalidArgument)
 			if code == codes.OK {
 				if len(res.GetDeemedApprovals()) > limit(100, 1000) {

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -375,4 +376,22 @@ func TestRetryNamingTheConsultationOtherwiseReplays(t *testing.T) {
 	if n := len(addressee(f.get(t, id), "so-xay-dung").GetRevisions()); n != 1 {
 		t.Errorf("so-xay-dung has %d replies recorded, want 1", n)
 	}
+}
+
+// onWire is res as a client receives it: ListDeemedApprovals sends its
+// records in their stored wire form, which only decoding shows.
+func onWire(t testing.TB, res *tacitv1.ListDeemedApprovalsResponse) *tacitv1.ListDeemedApprovalsResponse {
+	t.Helper()
+	if res == nil {
+		return nil
+	}
+	b, err := proto.Marshal(res)
+	if err != nil {
+		t.Fatalf("encoding the response: %v", err)
+	}
+	out := &tacitv1.ListDeemedApprovalsResponse{}
+	if err := proto.Unmarshal(b, out); err != nil {
+		t.Fatalf("decoding the response: %v", err)
+	}
+	return out
 }

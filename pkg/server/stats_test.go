@@ -760,6 +760,7 @@ func listDeemed(t *testing.T, f *fixture, p pki.Principal, req *tacitv1.ListDeem
 		if err != nil {
 			t.Fatalf("ListDeemedApprovals %v: %v", req, err)
 		}
+		res = onWire(t, res)
 		if n := len(res.GetDeemedApprovals()); n > 7 || (n < 7 && res.GetNextPageToken() != "") {
 			t.Errorf("ListDeemedApprovals %v: a page of %d rows with next_page_token %q", req, n, res.GetNextPageToken())
 		}

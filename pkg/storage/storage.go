@@ -180,6 +180,9 @@ type Store interface {
 	// page may be short (even empty) with a cursor when Keep rejects many
 	// rows: each call reads a bounded number of index entries.
 	ListDeemed(ctx context.Context, q DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error)
+	// ListDeemedEncoded is ListDeemed with each record in its wire form, as
+	// stored: a page is sent on without being decoded and encoded again.
+	ListDeemedEncoded(ctx context.Context, q DeemedQuery) ([][]byte, []byte, error)
 	// ListInbox returns the audit events notified to an agency, after a
 	// sequence number, in order.
 	ListInbox(ctx context.Context, agency string, afterSeq uint64, limit int) ([]*tacitv1.AuditEvent, error)

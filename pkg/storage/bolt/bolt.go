@@ -856,10 +856,37 @@ func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version str
 
 // ListDeemed implements storage.Store.
 func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacitv1.DeemedApprovalRecord, []byte, error) {
+	var out []*tacitv1.DeemedApprovalRecord
+	next, err := s.listDeemed(q, func(v []byte, r *tacitv1.DeemedApprovalRecord) error {
+		if r == nil {
+			r = &tacitv1.DeemedApprovalRecord{}
+			if err := unmarshal(v, r); err != nil {
+				return err
+			}
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, next, err
+}
+
+// ListDeemedEncoded implements storage.Store.
+func (s *Store) ListDeemedEncoded(ctx context.Context, q storage.DeemedQuery) ([][]byte, []byte, error) {
+	var out [][]byte
+	next, err := s.listDeemed(q, func(v []byte, _ *tacitv1.DeemedApprovalRecord) error {
+		out = append(out, bytes.Clone(v)) // v is the file's map, valid only in the transaction
+		return nil
+	})
+	return out, next, err
+}
+
+// listDeemed passes each deemed approval of a page to emit, encoded as
+// stored and, when q.Keep had to decode it, decoded; it returns the cursor
+// of the next page.
+func (s *Store) listDeemed(q storage.DeemedQuery, emit func(v []byte, r *tacitv1.DeemedApprovalRecord) error) ([]byte, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	var out []*tacitv1.DeemedApprovalRecord
 	var next []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
@@ -884,7 +911,7 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 			start = prefix
 		}
 		var k, v, last []byte
-		scanned, maxScan := 0, max(2000, 20*q.Limit)
+		n, scanned, maxScan := 0, 0, max(2000, 20*q.Limit)
 		if q.After != nil {
 			k, v = cur.Seek(q.After)
 			if bytes.Equal(k, q.After) {
@@ -898,7 +925,7 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 			if !q.Until.IsZero() && !eff.Before(q.Until) {
 				break
 			}
-			if scanned++; scanned > maxScan && len(out) < q.Limit {
+			if scanned++; scanned > maxScan && n < q.Limit {
 				// A selective filter: return what was found with a cursor
 				// (AIP-158 allows short pages) rather than walk the index.
 				next = bytes.Clone(last)
@@ -909,24 +936,30 @@ func (s *Store) ListDeemed(ctx context.Context, q storage.DeemedQuery) ([]*tacit
 					return fmt.Errorf("deemed approval index entry %x has no record in deemed_time", k)
 				}
 			}
-			r := &tacitv1.DeemedApprovalRecord{}
-			if err := unmarshal(v, r); err != nil {
-				return err
+			var r *tacitv1.DeemedApprovalRecord
+			if q.Keep != nil {
+				r = &tacitv1.DeemedApprovalRecord{}
+				if err := unmarshal(v, r); err != nil {
+					return err
+				}
+				if !q.Keep(r) {
+					last = k
+					continue
+				}
 			}
-			if q.Keep != nil && !q.Keep(r) {
-				last = k
-				continue
-			}
-			if len(out) == q.Limit {
+			if n == q.Limit {
 				next = bytes.Clone(last)
 				return nil
 			}
-			out = append(out, r)
+			if err := emit(v, r); err != nil {
+				return err
+			}
+			n++
 			last = k
 		}
 		return nil
 	})
-	return out, next, err
+	return next, err
 }
 
 // eventHash is the SHA-256 of e encoded without its hash. It sets the

@@ -10,6 +10,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -1383,6 +1385,22 @@ func deemedAll(t *testing.T, st storage.Store, q storage.DeemedQuery) []deemedRo
 		}
 		if q.Limit > 0 && len(recs) > q.Limit {
 			t.Errorf("ListDeemed(%+v) returned %d rows, more than the limit", q, len(recs))
+		}
+		// The same page in wire form (as the server sends it) decodes to
+		// the same records, with the same cursor.
+		encoded, encNext, err := st.ListDeemedEncoded(t.Context(), q)
+		if err != nil {
+			t.Fatalf("ListDeemedEncoded(%+v): %v", q, err)
+		}
+		decoded := make([]*tacitv1.DeemedApprovalRecord, len(encoded))
+		for i, b := range encoded {
+			decoded[i] = &tacitv1.DeemedApprovalRecord{}
+			if err := proto.Unmarshal(b, decoded[i]); err != nil {
+				t.Fatalf("ListDeemedEncoded(%+v): record %d: %v", q, i, err)
+			}
+		}
+		if d := cmp.Diff(recs, decoded, protocmp.Transform(), cmpopts.EquateEmpty()); d != "" || !bytes.Equal(next, encNext) {
+			t.Errorf("ListDeemedEncoded(%+v) differs from ListDeemed (-decoded +encoded):\n%s\ncursors %x and %x", q, d, next, encNext)
 		}
 		for _, r := range recs {
 			out = append(out, rowOf(r))
