@@ -801,8 +801,11 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 				}
 			}
 		}
-		n, err = s.mutateAll(tx, ids.list, mutate)
-		return err
+		b := newTxBatch(tx)
+		if n, err = s.mutateAll(b, ids.list, mutate); err != nil {
+			return err
+		}
+		return b.finish()
 	})
 	return n, more, err
 }
@@ -841,10 +844,14 @@ func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version str
 		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {
 			ids.add(binary.BigEndian.Uint64(k[8:16]))
 		}
-		if n, err = s.mutateAll(tx, ids.list, mutate); err != nil {
+		b := newTxBatch(tx)
+		if n, err = s.mutateAll(b, ids.list, mutate); err != nil {
 			return err
 		}
-		if err := appendEvents(tx, summary(n)); err != nil {
+		if err := b.appendEvents(summary(n)); err != nil {
+			return err
+		}
+		if err := b.finish(); err != nil {
 			return err
 		}
 		return tx.Bucket(bMeta).Put(kCalendar, []byte(version))

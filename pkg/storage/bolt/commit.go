@@ -74,7 +74,7 @@ func (c *committer) commit(group []*groupCall) {
 		failed := -1
 		var failure error
 		err := c.db.Update(func(tx *bolt.Tx) error {
-			b := &txBatch{tx: tx, stats: newStatsDelta()}
+			b := newTxBatch(tx)
 			for i, call := range group {
 				if err := safely(call.fn, b); err != nil {
 					failed, failure = i, err
@@ -115,6 +115,8 @@ type txBatch struct {
 	trail *trail      // opened by the first write with events
 }
 
+func newTxBatch(tx *bolt.Tx) *txBatch { return &txBatch{tx: tx, stats: newStatsDelta()} }
+
 // appendEvents chains events onto the trail, in order.
 func (b *txBatch) appendEvents(events []*tacitv1.AuditEvent) error {
 	if len(events) == 0 {
@@ -124,7 +126,12 @@ func (b *txBatch) appendEvents(events []*tacitv1.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	if b.trail == nil {
+	return b.appendEncoded(events, bodies)
+}
+
+// appendEncoded is appendEvents for events already encoded (encodeEvents).
+func (b *txBatch) appendEncoded(events []*tacitv1.AuditEvent, bodies []eventBody) error {
+	if len(events) > 0 && b.trail == nil {
 		b.trail = openTrail(b.tx)
 	}
 	for i, e := range events {

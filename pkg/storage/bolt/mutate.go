@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
@@ -14,30 +13,27 @@ import (
 )
 
 // mutateAll applies mutate to each consultation and stores those it
-// changed, returning how many. The figures are applied once for the whole
-// transaction.
+// changed in b, returning how many; the caller finishes b.
 //
 // Only the transaction's goroutine may touch the transaction, but most of
 // a change is computed from the record alone: decoding it, the rules,
 // encoding the result and its index entries. Those run on every core
 // (prepareAll) while this goroutine writes the changes already computed,
 // in the order of ids, so the trail is the same as one by one.
-func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (int, error) {
+func (s *Store) mutateAll(b *txBatch, ids []uint64, mutate storage.Mutation) (int, error) {
 	// Every record is read before the first write: the values stay valid
 	// (they are the file's map, which no write of this transaction moves
 	// or reuses before it commits), and the workers never call into bbolt.
-	b := tx.Bucket(bConsultations)
+	records := b.tx.Bucket(bConsultations)
 	raw := make([][]byte, len(ids))
 	for i, id := range ids {
-		if raw[i] = b.Get(u64(id)); raw[i] == nil {
+		if raw[i] = records.Get(u64(id)); raw[i] == nil {
 			return 0, notFound(strconv.FormatUint(id, 10))
 		}
 	}
 	p := prepareAll(ids, raw, mutate)
 	defer p.stop()
 	n := 0
-	d := newStatsDelta()
-	t := openTrail(tx)
 	for i := range ids {
 		r := p.result(i)
 		if r.panicked {
@@ -49,20 +45,15 @@ func (s *Store) mutateAll(tx *bolt.Tx, ids []uint64, mutate storage.Mutation) (i
 		if r.ch == nil { // unchanged
 			continue
 		}
-		if err := r.ch.apply(tx, d); err != nil {
+		if err := r.ch.apply(b.tx, b.stats); err != nil {
 			return n, err
 		}
-		for j, e := range r.events {
-			if err := t.append(e, r.bodies[j]); err != nil {
-				return n, err
-			}
+		if err := b.appendEncoded(r.events, r.bodies); err != nil {
+			return n, err
 		}
 		n++
 	}
-	if err := t.save(); err != nil {
-		return n, err
-	}
-	return n, d.apply(tx)
+	return n, nil
 }
 
 // prepared is one consultation's change, or why there is none.
