@@ -17,6 +17,7 @@ import (
 	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/storage"
 	"github.com/tacit-gov/tacit/pkg/storage/bolt"
+	"github.com/tacit-gov/tacit/pkg/storage/storagetest"
 )
 
 // calDayOff3Mar makes Tuesday 3 March 2026 a day off. From t0 (Monday
@@ -242,8 +243,8 @@ func TestApplyCalendarRecountsOpenDeadlines(t *testing.T) {
 	}
 	// The deadline index follows: the earliest pending deadline is now the
 	// recounted one (not the stale 10 March).
-	if next, ok, err := g.store.NextDeadline(ctx); err != nil || !ok || !next.Equal(mar11) {
-		t.Errorf("NextDeadline = %v, %v, %v; want %s", next, ok, err, calFmt(mar11))
+	if next, ok := storagetest.NextWork(t, g.store); !ok || !next.Equal(mar11) {
+		t.Errorf("next deadline with work = %v, %v; want %s", next, ok, calFmt(mar11))
 	}
 	_, mark2 = calEventsAfter(t, g, mark2)
 
@@ -266,8 +267,8 @@ func TestApplyCalendarRecountsOpenDeadlines(t *testing.T) {
 		t.Errorf("ApplyCalendar back to the built-in calendar = %d, %v; want 1", n, err)
 	}
 	calWantDeadlines(t, "back to the built-in calendar", calStored(t, h, live.GetId()), mar10)
-	if next, ok, _ := h.store.NextDeadline(ctx); !ok || !next.Equal(mar10) {
-		t.Errorf("NextDeadline = %v %v, want %s", next, ok, calFmt(mar10))
+	if next, ok := storagetest.NextWork(t, h.store); !ok || !next.Equal(mar10) {
+		t.Errorf("next deadline with work = %v %v, want %s", next, ok, calFmt(mar10))
 	}
 	if v, err := h.store.VerifyAudit(ctx); err != nil || !v.Intact {
 		t.Errorf("audit chain after the recounts: %+v, %v", v, err)

@@ -29,6 +29,7 @@ import (
 	"github.com/tacit-gov/tacit/pkg/consultation"
 	"github.com/tacit-gov/tacit/pkg/pki"
 	"github.com/tacit-gov/tacit/pkg/storage/bolt"
+	"github.com/tacit-gov/tacit/pkg/storage/storagetest"
 )
 
 // outsider is an agency no consultation of the scenarios concerns.
@@ -661,7 +662,7 @@ func TestInboxReminderRescheduledByExtension(t *testing.T) {
 	if a.GetReminderSentTime() != nil || !a.GetReminderTime().AsTime().Equal(monday) {
 		t.Errorf("so-tai-chinh after the extension: reminder at %v, sent %v; want a new one at %v, not sent", a.GetReminderTime().AsTime(), a.GetReminderSentTime(), monday)
 	}
-	if next, ok, _ := f.store.NextDeadline(context.Background()); !ok || !next.Equal(monday) {
+	if next, ok := storagetest.NextWork(t, f.store); !ok || !next.Equal(monday) {
 		t.Errorf("next instant in the index = %v %v, want the reminders on %v", next, ok, monday)
 	}
 	// Friday: nothing due (the original deadline no longer applies).

@@ -213,7 +213,7 @@ func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 		if n > 0 {
 			c.hub.signal()
 		}
-		if err != nil || !more || n == 0 {
+		if err != nil || !more {
 			return total, err
 		}
 	}

@@ -149,16 +149,21 @@ type Store interface {
 	// (empty at the end).
 	List(ctx context.Context, q ListQuery) ([]*tacitv1.Consultation, string, error)
 
-	// NextDeadline returns the earliest instant at which the sweeper has
-	// work: a deadline of a pending addressee of an open consultation, or a
-	// reminder not yet sent.
+	// NextDeadline returns the earliest instant at which the sweeper may
+	// have work: a deadline of a pending addressee of an open consultation,
+	// or a reminder not yet sent. It is never later than the first such
+	// instant, but it may be earlier: a store may keep the entry of a
+	// deadline or reminder that a reply, an extension or a withdrawal took
+	// away until its time comes, when SweepDue drops it and changes nothing.
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	// SweepDue applies mutate, in one transaction, to the consultations
 	// with a pending addressee whose deadline or unsent reminder is at or
 	// before now, taking due entries (deadlines and reminders) in time order
-	// until limit of them are taken, and every consultation they belong to.
-	// It returns how many consultations it changed and whether due entries
-	// of other consultations remain.
+	// until limit of them are taken, and every consultation they belong to;
+	// entries left of deadlines and reminders since taken away are dropped
+	// and count as taken. It returns how many consultations it changed and
+	// whether due entries of other consultations remain (false when it
+	// changed and dropped nothing, so that a caller looping on it stops).
 	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (changed int, more bool, err error)
 
 	// RecordRejection appends the audit events of a refused opening and

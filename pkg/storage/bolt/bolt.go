@@ -480,17 +480,10 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 	}
 	idb := u64(id)
 	k.party = map[string]byte{c.GetLead(): roleLead}
-	open := c.GetState() == tacitv1.ConsultationState_CONSULTATION_STATE_OPEN
+	k.pending, k.reminders = dueKeys(id, c)
 	for _, a := range c.GetAddressees() {
 		k.party[a.GetAgency()] |= roleAddressee
 		switch a.GetState() {
-		case tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING:
-			if open {
-				k.pending = append(k.pending, concat(timeKey(a.GetDeadline().AsTime()), idb, []byte(a.GetAgency())))
-				if a.GetReminderTime() != nil && a.GetReminderSentTime() == nil {
-					k.reminders = append(k.reminders, concat(timeKey(a.GetReminderTime().AsTime()), idb, []byte(a.GetAgency())))
-				}
-			}
 		case tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED:
 			eff := timeKey(a.GetDeemedApproval().GetEffectiveTime().AsTime())
 			k.deemed = append(k.deemed, deemedKey{
@@ -510,6 +503,25 @@ func keysOf(id uint64, c *tacitv1.Consultation) indexKeys {
 		}
 	}
 	return k
+}
+
+// dueKeys are the entries of c in the deadline and the reminder index
+// while it is open: each pending addressee's deadline and unsent reminder.
+func dueKeys(id uint64, c *tacitv1.Consultation) (pending, reminders [][]byte) {
+	if c.GetState() != tacitv1.ConsultationState_CONSULTATION_STATE_OPEN {
+		return nil, nil
+	}
+	idb := u64(id)
+	for _, a := range c.GetAddressees() {
+		if a.GetState() != tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING {
+			continue
+		}
+		pending = append(pending, concat(timeKey(a.GetDeadline().AsTime()), idb, []byte(a.GetAgency())))
+		if a.GetReminderTime() != nil && a.GetReminderSentTime() == nil {
+			reminders = append(reminders, concat(timeKey(a.GetReminderTime().AsTime()), idb, []byte(a.GetAgency())))
+		}
+	}
+	return pending, reminders
 }
 
 func findDeemed(ds []deemedKey, byTime []byte) *deemedKey {
@@ -545,16 +557,12 @@ func setConsultation(events []*tacitv1.AuditEvent, c *tacitv1.Consultation) {
 	}
 }
 
-// syncKeys makes the key-only entries of one record in b go from old to
-// new, touching only those that differ (an unchanged entry costs no write).
-func syncKeys(b *bolt.Bucket, old, new [][]byte) error {
-	for _, k := range old {
-		if !containsKey(new, k) {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-	}
+// addKeys adds to b the key-only entries of one record that new has and
+// old had not. The deadline and reminder indexes are the only ones so
+// kept: an entry that a change no longer implies stays until its time
+// comes, when the sweep drops it (SweepDue) among the entries due with it,
+// rather than costing the change a write to a page of its own.
+func addKeys(b *bolt.Bucket, old, new [][]byte) error {
 	for _, k := range new {
 		if !containsKey(old, k) {
 			if err := b.Put(k, nil); err != nil {
@@ -640,10 +648,10 @@ func (ch *recordChange) apply(tx *bolt.Tx, d *statsDelta) error {
 		return err
 	}
 	deemed, deemedT, deemedL, party := tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
-	if err := syncKeys(tx.Bucket(bPending), ok.pending, nk.pending); err != nil {
+	if err := addKeys(tx.Bucket(bPending), ok.pending, nk.pending); err != nil {
 		return err
 	}
-	if err := syncKeys(tx.Bucket(bReminders), ok.reminders, nk.reminders); err != nil {
+	if err := addKeys(tx.Bucket(bReminders), ok.reminders, nk.reminders); err != nil {
 		return err
 	}
 	for _, d := range ch.goneDeemed {
@@ -787,43 +795,68 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 	err := s.db.Update(func(tx *bolt.Tx) (err error) {
 		end := timeKey(now)
 		var ids idSet
+		var due [][]dueEntry // of ids.list
 		taken := 0
 		for _, b := range [][]byte{bPending, bReminders} {
 			cur := tx.Bucket(b).Cursor()
 			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0; k, _ = cur.Next() {
 				id := binary.BigEndian.Uint64(k[8:16])
-				if taken < limit {
-					ids.add(id)
-					taken++
-				} else if !ids.seen[id] {
+				if taken >= limit && !ids.has(id) {
 					more = true
 					break
 				}
+				i := ids.add(id)
+				if i == len(due) {
+					due = append(due, nil)
+				}
+				due[i] = append(due[i], dueEntry{reminder: bytes.Equal(b, bReminders), key: k})
+				taken++
 			}
 		}
 		b := newTxBatch(tx)
-		if n, err = s.mutateAll(b, ids.list, mutate); err != nil {
+		var dropped int
+		if n, dropped, err = s.mutateAll(b, ids.list, due, mutate); err != nil {
 			return err
 		}
+		// A call that neither changed nor dropped anything would leave the
+		// same entries for the next: say there is no more, lest a caller
+		// loop on them.
+		more = more && n+dropped > 0
 		return b.finish()
 	})
 	return n, more, err
 }
 
-// idSet collects consultation ids in first-seen order.
-type idSet struct {
-	list []uint64
-	seen map[uint64]bool
+// dueEntry is an entry of the deadline (or reminder) index that has come
+// due; key is valid for the life of the transaction that read it.
+type dueEntry struct {
+	reminder bool
+	key      []byte
 }
 
-func (s *idSet) add(id uint64) {
-	if s.seen == nil {
-		s.seen = map[uint64]bool{}
+// idSet collects consultation ids in first-seen order.
+type idSet struct {
+	list  []uint64
+	index map[uint64]int // position in list
+}
+
+// add adds id, if new, and returns its position in list.
+func (s *idSet) add(id uint64) int {
+	if i, ok := s.index[id]; ok {
+		return i
 	}
-	if !s.seen[id] {
-		s.seen[id] = true
-		s.list = append(s.list, id)
+	if s.index == nil {
+		s.index = map[uint64]int{}
 	}
+	s.index[id] = len(s.list)
+	s.list = append(s.list, id)
+	return len(s.list) - 1
+}
+
+// has says whether id was added.
+func (s *idSet) has(id uint64) bool {
+	_, ok := s.index[id]
+	return ok
 }
 
 // CalendarVersion implements storage.Store.
@@ -845,7 +878,7 @@ func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version str
 			ids.add(binary.BigEndian.Uint64(k[8:16]))
 		}
 		b := newTxBatch(tx)
-		if n, err = s.mutateAll(b, ids.list, mutate); err != nil {
+		if n, _, err = s.mutateAll(b, ids.list, nil, mutate); err != nil {
 			return err
 		}
 		if err := b.appendEvents(summary(n)); err != nil {

@@ -157,8 +157,21 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 		p.add("consultations: %d records, highest id %d, sequence %d; want ids 1..N with the sequence at N (missing: %s)",
 			len(ids), maxID, seq, strings.Join(missing, ", "))
 	}
+	// The deadline and reminder indexes keep the entries of deadlines and
+	// reminders taken away until the sweep drops them (addKeys): those of
+	// a stored consultation are not strays.
+	leftBehind := func(k []byte) string {
+		if len(k) >= 16 && ids[binary.BigEndian.Uint64(k[8:16])] {
+			return ""
+		}
+		return "no record implies it"
+	}
 	for _, b := range [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, bParty} {
-		if err := compareIndex(ctx, tx.Bucket(b), string(b), want[string(b)], legacy, describers[string(b)], p, nil); err != nil {
+		stray := noRecord
+		if bytes.Equal(b, bPending) || bytes.Equal(b, bReminders) {
+			stray = leftBehind
+		}
+		if err := compareIndex(ctx, tx.Bucket(b), string(b), want[string(b)], legacy, describers[string(b)], p, stray); err != nil {
 			return err
 		}
 	}
@@ -215,9 +228,11 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 		}
 		return k[len(k)-8:], true
 	}
-	dangling := func(k []byte) bool {
-		s, ok := seqOf(k)
-		return !ok || audit.Get(s) == nil
+	dangling := func(k []byte) string {
+		if s, ok := seqOf(k); !ok || audit.Get(s) == nil {
+			return "points to an audit entry that does not exist"
+		}
+		return "no record implies it"
 	}
 	for _, ix := range []struct {
 		b    []byte
@@ -247,11 +262,14 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 	})
 }
 
-// compareIndex reports keys of b that want lacks (stray), keys of want
-// that b lacks (missing) and keys whose value differs from the derived
-// one. dangling, when set, tells a stray key that points nowhere.
-// An entry whose record implies no value may hold legacy[key] instead.
-func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want, legacy map[string][]byte, describe func([]byte) string, p *problems, dangling func([]byte) bool) error {
+// noRecord says what is wrong with an index entry that no record implies.
+func noRecord([]byte) string { return "no record implies it" }
+
+// compareIndex reports keys of b that want lacks (strays, of which stray
+// says what is wrong, "" for nothing), keys of want that b lacks (missing)
+// and keys whose value differs from the derived one. An entry whose record
+// implies no value may hold legacy[key] instead.
+func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want, legacy map[string][]byte, describe func([]byte) string, p *problems, stray func([]byte) string) error {
 	seen := make(map[string]bool, len(want))
 	n := 0
 	err := b.ForEach(func(k, v []byte) error {
@@ -260,10 +278,10 @@ func compareIndex(ctx context.Context, b *bolt.Bucket, name string, want, legacy
 		}
 		w, ok := want[string(k)]
 		switch {
-		case !ok && dangling != nil && dangling(k):
-			p.add("%s: entry %s points to an audit entry that does not exist", name, describe(k))
 		case !ok:
-			p.add("%s: stray entry %s: no record implies it", name, describe(k))
+			if why := stray(k); why != "" {
+				p.add("%s: stray entry %s: %s", name, describe(k), why)
+			}
 		case !bytes.Equal(v, w) && !(w == nil && bytes.Equal(v, legacy[string(k)])):
 			p.add("%s: entry %s holds %s, its record implies %s", name, describe(k), shortBytes(v), shortBytes(w))
 		}

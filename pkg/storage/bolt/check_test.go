@@ -165,7 +165,34 @@ func TestCheckConsistentStore(t *testing.T) {
 		if p := mustCheck(t, s); len(p) != 0 {
 			t.Errorf("Check on a consistent store reports:\n%s", strings.Join(p, "\n"))
 		}
+		// Among them, entries of deadlines and reminders taken away (by a
+		// reply, a withdrawal and an extension), which stay until the sweep
+		// reaches them, are no strays.
+		if err := s.DB().View(func(tx *bbolt.Tx) error {
+			for _, e := range []struct {
+				bucket string
+				key    []byte
+			}{
+				{"pending", dueKey(later, 1, "so-y-te")},                      // replied
+				{"reminders", dueKey(later.Add(-24*time.Hour), 1, "so-y-te")}, // replied
+				{"pending", dueKey(later, 3, "so-y-te")},                      // withdrawn
+				{"pending", dueKey(later.Add(time.Hour), 4, "so-y-te")},       // extended
+			} {
+				if tx.Bucket([]byte(e.bucket)).Get(e.key) == nil {
+					t.Errorf("%s holds no entry %x, left by a change: the test checks nothing", e.bucket, e.key)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 	})
+}
+
+// dueKey is the key of a deadline (or reminder) index entry.
+func dueKey(at time.Time, id uint64, agency string) []byte {
+	k := append(seqKey(uint64(at.UnixNano())), seqKey(id)...)
+	return append(k, agency...)
 }
 
 func update(t *testing.T, s *bolt.Store, bucket string, fn func(b *bbolt.Bucket) error) {
@@ -212,7 +239,8 @@ func TestCheckFindsDamage(t *testing.T) {
 		want   []string // substrings of the one problem reported
 	}{
 		{"DeletedPendingKey", func(t *testing.T, s *bolt.Store) {
-			update(t, s, "pending", func(b *bbolt.Bucket) error { k, _ := first(t, b); return b.Delete(k) })
+			// The extended deadline of consultation 4.
+			update(t, s, "pending", func(b *bbolt.Bucket) error { return b.Delete(dueKey(later.Add(2*time.Hour), 4, "so-y-te")) })
 		}, []string{"pending", "missing entry", "consultation 4", "so-y-te"}},
 		{"StrayDeemedKey", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "deemed", func(b *bbolt.Bucket) error {
@@ -227,14 +255,9 @@ func TestCheckFindsDamage(t *testing.T) {
 		{"WrongPartyRole", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "party", func(b *bbolt.Bucket) error { k, _ := first(t, b); return b.Put(k, []byte{3}) })
 		}, []string{"party", "holds 03"}},
-		{"LeftoverReminder", func(t *testing.T, s *bolt.Store) {
-			// A sent reminder's key put back.
-			var k []byte
-			k = append(k, seqKey(uint64(deadline.Add(-24*time.Hour).UnixNano()))...)
-			k = append(k, seqKey(2)...)
-			k = append(k, "so-xay-dung"...)
-			update(t, s, "reminders", func(b *bbolt.Bucket) error { return b.Put(k, nil) })
-		}, []string{"reminders", "stray entry", "consultation 2", "so-xay-dung"}},
+		{"ReminderOfNoConsultation", func(t *testing.T, s *bolt.Store) {
+			update(t, s, "reminders", func(b *bbolt.Bucket) error { return b.Put(dueKey(deadline, 9, "so-xay-dung"), nil) })
+		}, []string{"reminders", "stray entry", "consultation 9", "so-xay-dung"}},
 		{"EditedStatsCounter", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "stats", func(b *bbolt.Bucket) error {
 				k, v := first(t, b)

@@ -15,12 +15,18 @@ import (
 // mutateAll applies mutate to each consultation and stores those it
 // changed in b, returning how many; the caller finishes b.
 //
+// due, when given, holds for each consultation the entries of the deadline
+// and reminder indexes that have come due (SweepDue): mutate is applied
+// only to a consultation that still implies one of them, and those the
+// stored result no longer implies are deleted; mutateAll also returns how
+// many were.
+//
 // Only the transaction's goroutine may touch the transaction, but most of
 // a change is computed from the record alone: decoding it, the rules,
 // encoding the result and its index entries. Those run on every core
 // (prepareAll) while this goroutine writes the changes already computed,
 // in the order of ids, so the trail is the same as one by one.
-func (s *Store) mutateAll(b *txBatch, ids []uint64, mutate storage.Mutation) (int, error) {
+func (s *Store) mutateAll(b *txBatch, ids []uint64, due [][]dueEntry, mutate storage.Mutation) (changed, dropped int, err error) {
 	// Every record is read before the first write: the values stay valid
 	// (they are the file's map, which no write of this transaction moves
 	// or reuses before it commits), and the workers never call into bbolt.
@@ -28,32 +34,41 @@ func (s *Store) mutateAll(b *txBatch, ids []uint64, mutate storage.Mutation) (in
 	raw := make([][]byte, len(ids))
 	for i, id := range ids {
 		if raw[i] = records.Get(u64(id)); raw[i] == nil {
-			return 0, notFound(strconv.FormatUint(id, 10))
+			return 0, 0, notFound(strconv.FormatUint(id, 10))
 		}
 	}
-	p := prepareAll(ids, raw, mutate)
+	p := prepareAll(ids, raw, due, mutate)
 	defer p.stop()
-	n := 0
+	pending, reminders := b.tx.Bucket(bPending), b.tx.Bucket(bReminders)
 	for i := range ids {
 		r := p.result(i)
 		if r.panicked {
 			panic(r.panicValue)
 		}
 		if r.err != nil {
-			return n, r.err
+			return changed, dropped, r.err
 		}
-		if r.ch == nil { // unchanged
-			continue
+		if r.ch != nil {
+			if err := r.ch.apply(b.tx, b.stats); err != nil {
+				return changed, dropped, err
+			}
+			if err := b.appendEncoded(r.events, r.bodies); err != nil {
+				return changed, dropped, err
+			}
+			changed++
 		}
-		if err := r.ch.apply(b.tx, b.stats); err != nil {
-			return n, err
+		for _, e := range r.drop {
+			index := pending
+			if e.reminder {
+				index = reminders
+			}
+			if err := index.Delete(e.key); err != nil {
+				return changed, dropped, err
+			}
+			dropped++
 		}
-		if err := b.appendEncoded(r.events, r.bodies); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	return changed, dropped, nil
 }
 
 // prepared is one consultation's change, or why there is none.
@@ -61,6 +76,7 @@ type prepared struct {
 	ch         *recordChange // nil: the mutation changed nothing
 	events     []*tacitv1.AuditEvent
 	bodies     []eventBody // of events
+	drop       []dueEntry  // the due entries the result no longer implies
 	err        error
 	panicked   bool
 	panicValue any
@@ -68,8 +84,9 @@ type prepared struct {
 
 // prepareChange decodes a stored record, applies mutate to a copy and
 // computes what storing the result writes, its audit entries encoded but
-// for their place in the chain.
-func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) {
+// for their place in the chain. due are the record's entries come due, if
+// any (see mutateAll).
+func prepareChange(id uint64, raw []byte, due []dueEntry, mutate storage.Mutation) (p prepared) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = prepared{panicked: true, panicValue: v}
@@ -79,13 +96,21 @@ func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) 
 	if err := decodeRecord(raw, old); err != nil {
 		return prepared{err: err}
 	}
+	if due != nil {
+		// Entries left by a reply, an extension or a withdrawal (see
+		// addKeys) are dropped without asking the rules.
+		if stale := notImplied(id, old, due); len(stale) == len(due) {
+			return prepared{drop: stale}
+		}
+	}
 	c := proto.Clone(old).(*tacitv1.Consultation)
 	events, err := mutate(c)
 	if err != nil {
 		return prepared{err: err}
 	}
+	drop := notImplied(id, c, due)
 	if len(events) == 0 && proto.Equal(old, c) {
-		return prepared{}
+		return prepared{drop: drop}
 	}
 	ch, err := prepareRecord(id, old, c)
 	if err != nil {
@@ -96,7 +121,26 @@ func prepareChange(id uint64, raw []byte, mutate storage.Mutation) (p prepared) 
 	if err != nil {
 		return prepared{err: err}
 	}
-	return prepared{ch: ch, events: events, bodies: bodies}
+	return prepared{ch: ch, events: events, bodies: bodies, drop: drop}
+}
+
+// notImplied returns the entries of due that c does not imply.
+func notImplied(id uint64, c *tacitv1.Consultation, due []dueEntry) []dueEntry {
+	if len(due) == 0 {
+		return nil
+	}
+	pending, reminders := dueKeys(id, c)
+	var out []dueEntry
+	for _, e := range due {
+		keys := pending
+		if e.reminder {
+			keys = reminders
+		}
+		if !containsKey(keys, e.key) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // prepChunk is how many consultations a worker takes at a time: enough
@@ -114,7 +158,7 @@ type preparation struct {
 	wg      sync.WaitGroup
 }
 
-func prepareAll(ids []uint64, raw [][]byte, mutate storage.Mutation) *preparation {
+func prepareAll(ids []uint64, raw [][]byte, due [][]dueEntry, mutate storage.Mutation) *preparation {
 	chunks := (len(ids) + prepChunk - 1) / prepChunk
 	p := &preparation{out: make([]prepared, len(ids)), done: make([]chan struct{}, chunks)}
 	for k := range p.done {
@@ -131,7 +175,11 @@ func prepareAll(ids []uint64, raw [][]byte, mutate storage.Mutation) *preparatio
 					return
 				}
 				for i := k * prepChunk; i < min((k+1)*prepChunk, len(ids)); i++ {
-					p.out[i] = prepareChange(ids[i], raw[i], mutate)
+					var d []dueEntry
+					if due != nil {
+						d = due[i]
+					}
+					p.out[i] = prepareChange(ids[i], raw[i], d, mutate)
 				}
 				close(p.done[k])
 			}

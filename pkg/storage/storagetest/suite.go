@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Sweep", func(t *testing.T) {
 		t.Run("DeemsOnlyDueAddressees", h.sweepDeemsOnlyDue)
 		t.Run("RespectsLimit", h.sweepRespectsLimit)
+		t.Run("PassesDeadlinesTakenAway", h.sweepPassesDeadlinesTakenAway)
 		t.Run("MutationErrorChangesNothing", h.sweepMutationError)
 	})
 	t.Run("Deemed", func(t *testing.T) {
@@ -363,16 +364,49 @@ func wantNotFound(t *testing.T, what string, err error) {
 
 func wantNextDeadline(t *testing.T, st storage.Store, want time.Time, wantOK bool) {
 	t.Helper()
-	got, ok, err := st.NextDeadline(t.Context())
-	if err != nil {
-		t.Fatalf("NextDeadline: %v", err)
-	}
+	got, ok := NextWork(t, st)
 	switch {
 	case ok != wantOK:
-		t.Errorf("NextDeadline = %v, ok=%v; want %v, ok=%v", got, ok, want, wantOK)
+		t.Errorf("next deadline with work = %v, ok=%v; want %v, ok=%v", got, ok, want, wantOK)
 	case ok && !got.Equal(want):
-		t.Errorf("NextDeadline = %v; want %v", got.UTC(), want)
+		t.Errorf("next deadline with work = %v; want %v", got.UTC(), want)
 	}
+}
+
+// errHasWork stops NextWork's probing sweep at an instant with work.
+var errHasWork = errors.New("the sweep has work here")
+
+// NextWork returns the earliest deadline or reminder at which the sweep
+// applies the rules. A store may keep the entries of deadlines taken away
+// (see NextDeadline), and those before it are swept away on the way: at
+// each instant NextDeadline names, a sweep that refuses to apply the rules
+// either drops everything due (the instant had no work) or is refused (it
+// had). NextDeadline must never name an instant later than NextWork's.
+func NextWork(t testing.TB, st storage.Store) (time.Time, bool) {
+	t.Helper()
+	for range 1000 {
+		next, ok, err := st.NextDeadline(t.Context())
+		if err != nil {
+			t.Fatalf("NextDeadline: %v", err)
+		}
+		if !ok {
+			return time.Time{}, false
+		}
+		_, _, err = st.SweepDue(t.Context(), next, math.MaxInt32, func(*tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+			return nil, errHasWork
+		})
+		if errors.Is(err, errHasWork) {
+			return next, true
+		}
+		if err != nil {
+			t.Fatalf("SweepDue(%v): %v", next, err)
+		}
+		if again, ok2, _ := st.NextDeadline(t.Context()); ok2 && !again.After(next) {
+			t.Fatalf("SweepDue(%v) applied no rule and left NextDeadline at %v: the entries due there are neither work nor dropped", next, again)
+		}
+	}
+	t.Fatal("NextWork: NextDeadline did not move on after 1000 sweeps")
+	return time.Time{}, false
 }
 
 func allEvents(t *testing.T, st storage.Store) []*tacitv1.AuditEvent {
@@ -1282,6 +1316,40 @@ func (h harness) sweepRespectsLimit(t *testing.T) {
 		}
 	}
 	wantNextDeadline(t, st, at(21, 0), true)
+}
+
+// A sweep taking, one at a time, the entries of a reply and a withdrawal
+// (which a store may keep until their time, see NextDeadline) goes on to
+// the deadline due after them, and never applies the rules to the others.
+func (h harness) sweepPassesDeadlinesTakenAway(t *testing.T) {
+	st := h.store(t)
+	now := at(20, 0)
+	replied := mustCreate(t, st, newRecord("so-nnmt", "replied", addr{"agency-a", at(9, 0)}))
+	mustUpdate(t, st, replied.GetId(), reply("agency-a", "agreed", at(8, 0)))
+	withdrawn := mustCreate(t, st, newRecord("so-nnmt", "withdrawn", addr{"agency-a", at(10, 0)}))
+	mustUpdate(t, st, withdrawn.GetId(), withdraw(at(8, 0)))
+	due := mustCreate(t, st, newRecord("so-nnmt", "due", addr{"agency-a", at(11, 0)}))
+
+	var rec calls
+	for i := 0; ; i++ {
+		if i == 3 {
+			t.Fatal("SweepDue with limit 1 still has more after 3 calls over 3 entries")
+		}
+		_, more, err := st.SweepDue(t.Context(), now, 1, rec.wrap(materializeAt(now)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	if got := rec.list(); !slices.Equal(got, []string{due.GetId()}) {
+		t.Errorf("sweeping until no more mutated %q, want only %s", got, due.GetId())
+	}
+	if a := mustGet(t, st, due.GetId()).GetAddressees()[0]; a.GetState() != tacitv1.AddresseeState_ADDRESSEE_STATE_DEEMED_APPROVED {
+		t.Errorf("the due addressee is %s after the sweep, want deemed approved", a.GetState())
+	}
+	wantNextDeadline(t, st, time.Time{}, false)
 }
 
 func (h harness) sweepMutationError(t *testing.T) {
