@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,22 +258,33 @@ func BenchmarkListDeemedPage(b *testing.B) {
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	from := time.Date(2024, 1, 1, 0, 0, 0, 0, calendar.Location())
-	for _, by := range []string{"time", "agency"} {
+	// encoded is the form ListDeemedApprovals sends (records as stored).
+	for _, by := range []string{"time", "agency", "time/encoded", "agency/encoded"} {
 		b.Run(by, func(b *testing.B) {
 			b.ReportAllocs()
 			rows := 0
 			for b.Loop() {
 				q := storage.DeemedQuery{Limit: 100}
-				if by == "agency" {
+				if strings.HasPrefix(by, "agency") {
 					q.Agency = agencies[rnd.IntN(len(agencies))].GetCode()
 				} else {
 					q.Since = from.AddDate(0, 0, rnd.IntN(600))
 				}
-				page, _, err := s.ListDeemed(b.Context(), q)
+				var n int
+				var err error
+				if strings.HasSuffix(by, "encoded") {
+					var page [][]byte
+					page, _, err = s.ListDeemedEncoded(b.Context(), q)
+					n = len(page)
+				} else {
+					var page []*tacitv1.DeemedApprovalRecord
+					page, _, err = s.ListDeemed(b.Context(), q)
+					n = len(page)
+				}
 				if err != nil {
 					b.Fatal(err)
 				}
-				rows += len(page)
+				rows += n
 			}
 			if rows == 0 {
 				b.Fatal("no deemed approvals listed")

@@ -938,7 +938,11 @@ func (s *Store) listDeemed(q storage.DeemedQuery, emit func(v []byte, r *tacitv1
 		case q.Agency != "":
 			prefix = append([]byte(q.Agency), 0)
 			cur = tx.Bucket(bDeemed).Cursor()
-			toTime = func(k []byte) []byte { return concat(k[len(prefix):], []byte(q.Agency)) }
+			var key []byte // reused: a lookup does not keep it
+			toTime = func(k []byte) []byte {
+				key = append(append(key[:0], k[len(prefix):]...), q.Agency...)
+				return key
+			}
 		case q.Lead != "":
 			prefix = append([]byte(q.Lead), 0)
 			cur = tx.Bucket(bDeemedLead).Cursor()
@@ -951,6 +955,7 @@ func (s *Store) listDeemed(q storage.DeemedQuery, emit func(v []byte, r *tacitv1
 			start = prefix
 		}
 		var k, v, last []byte
+		var records *bolt.Cursor // of byTime, when the index holds keys only
 		n, scanned, maxScan := 0, 0, max(2000, 20*q.Limit)
 		if q.After != nil {
 			k, v = cur.Seek(q.After)
@@ -972,7 +977,16 @@ func (s *Store) listDeemed(q storage.DeemedQuery, emit func(v []byte, r *tacitv1
 				return nil
 			}
 			if len(v) == 0 {
-				if v = byTime.Get(toTime(k)); v == nil {
+				// One cursor for every lookup of the page: Get would
+				// allocate one each.
+				if records == nil {
+					records = byTime.Cursor()
+				}
+				key := toTime(k)
+				if rk, rv := records.Seek(key); bytes.Equal(rk, key) {
+					v = rv
+				}
+				if len(v) == 0 {
 					return fmt.Errorf("deemed approval index entry %x has no record in deemed_time", k)
 				}
 			}
