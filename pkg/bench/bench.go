@@ -301,23 +301,19 @@ func (r *runner) startTacit(ctx context.Context) error {
 		r.dir = filepath.Join(r.tmp, "data")
 	}
 	r.pkiDir = filepath.Join(r.dir, "pki")
-	if r.addr, err = freeAddr(); err != nil {
-		return err
-	}
-	maddr, err := freeAddr()
+	addrs, err := freeAddrs(3) // gRPC, metrics, pprof
 	if err != nil {
 		return err
 	}
-	r.metricsURL = "http://" + maddr + "/metrics"
-	args := []string{"serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", maddr,
+	r.addr = addrs[0]
+	r.metricsURL = "http://" + addrs[1] + "/metrics"
+	args := []string{"serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", addrs[1],
 		"--demo", "--min-notice", "0s", "--rate-limit", "0", "--log-level", "warn"}
 	if r.o.Profiles != "" {
 		if err := os.MkdirAll(r.o.Profiles, 0o755); err != nil {
 			return err
 		}
-		if r.pprofAddr, err = freeAddr(); err != nil {
-			return err
-		}
+		r.pprofAddr = addrs[2]
 		args = append(args, "--pprof-listen", r.pprofAddr)
 	}
 	start := time.Now()

@@ -197,12 +197,28 @@ func (h *heapWatch) end() int64 {
 
 // freeAddr returns a loopback address with a port nobody listens on.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := freeAddrs(1)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs[0], nil
+}
+
+// freeAddrs returns n loopback addresses with ports nobody listens on, all
+// different: each port is held until all are picked, for a port closed
+// can be the next one handed out (a server told to listen twice on it
+// fails to start).
+func freeAddrs(n int) ([]string, error) {
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
 }
 
 // cpuStat is the machine's CPU time from /proc/stat, in clock ticks: all
