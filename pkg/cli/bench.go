@@ -40,7 +40,10 @@ Each operation runs in --rounds slices, each just after a ceiling slice as
 long, and is compared with the ceiling of those slices: on a shared machine
 the CPU at hand changes from minute to minute, and both then see the same.
 With no --data, the server runs on a fresh temporary demo store; --data
-uses a folder as it is (e.g. one filled by 'tacit generate').`,
+uses a folder as it is (e.g. one filled by 'tacit generate') and writes
+into it: open, reply and get (which runs open first, for consultations to
+read) add consultations, and deemed adds deemed approvals when it has
+fewer than --min-deemed. Run it on a copy of a store you keep.`,
 		Example: `  tacit bench --concurrency 64 --duration 10s
   tacit bench --ops ceiling,reply --duration 5s
   tacit bench --data /tmp/tacit-1m --ops deemed,get`,
