@@ -22,7 +22,9 @@ type AdminServer struct {
 }
 
 // SweeperLag is now minus the oldest passed deadline or reminder the
-// sweeper has not yet recorded (zero when it is up to date).
+// sweeper has not yet processed (zero when it is up to date). Entries left
+// of deadlines taken away count until the sweep drops them at their time
+// (see storage.Store.NextDeadline), so a stopped sweeper shows its lag.
 func (c *Core) SweeperLag(ctx context.Context) (time.Duration, error) {
 	next, ok, err := c.store.NextDeadline(ctx)
 	if err != nil || !ok {

@@ -59,7 +59,7 @@ var (
 	descPending  = prometheus.NewDesc("tacit_addressees_pending", "Addressees pending now, as recorded.", nil, nil)
 	descDeemed   = prometheus.NewDesc("tacit_deemed_approvals_total", "Deemed approvals recorded.", nil, nil)
 	descAudit    = prometheus.NewDesc("tacit_audit_entries_total", "Entries in the audit trail.", nil, nil)
-	descLag      = prometheus.NewDesc("tacit_sweeper_lag_seconds", "Now minus the oldest passed deadline or reminder not yet recorded.", nil, nil)
+	descLag      = prometheus.NewDesc("tacit_sweeper_lag_seconds", "Now minus the oldest passed deadline or reminder the sweeper has not yet processed.", nil, nil)
 	descSize     = prometheus.NewDesc("tacit_bbolt_size_bytes", "Size of the bbolt data file.", nil, nil)
 	descWrites   = prometheus.NewDesc("tacit_bbolt_page_writes_total", "Pages bbolt wrote to disk since start.", nil, nil)
 	descWriteT   = prometheus.NewDesc("tacit_bbolt_write_seconds_total", "Time bbolt spent writing and syncing since start.", nil, nil)

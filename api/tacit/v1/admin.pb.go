@@ -81,7 +81,8 @@ type GetStatusResponse struct {
 	DeemedApprovals int64 `protobuf:"varint,8,opt,name=deemed_approvals,json=deemedApprovals,proto3" json:"deemed_approvals,omitempty"`
 	// Entries in the audit trail.
 	AuditEntries uint64 `protobuf:"varint,9,opt,name=audit_entries,json=auditEntries,proto3" json:"audit_entries,omitempty"`
-	// Now minus the oldest passed deadline not yet recorded (0 when none).
+	// Now minus the oldest passed deadline or reminder the sweeper has not
+	// yet processed (0 when none).
 	SweeperLag *durationpb.Duration `protobuf:"bytes,10,opt,name=sweeper_lag,json=sweeperLag,proto3" json:"sweeper_lag,omitempty"`
 	// The calendar in force.
 	CalendarVersion string `protobuf:"bytes,11,opt,name=calendar_version,json=calendarVersion,proto3" json:"calendar_version,omitempty"`
