@@ -25,7 +25,7 @@ func (s *Store) migrate(path string, from int) error {
 	s.Migrated = append(s.Migrated, "backed up schema "+fmt.Sprint(from)+" to "+backup)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if from < 2 {
-			if err := rebuildDerived(s, tx); err != nil {
+			if err := rebuildDerived(tx); err != nil {
 				return err
 			}
 		}
@@ -41,7 +41,7 @@ func (s *Store) migrate(path string, from int) error {
 // rebuildDerived recomputes every derived bucket: record indexes and
 // figures by storing each record anew, rejected attempts and audit indexes
 // from the audit trail. Records and the audit trail are not touched.
-func rebuildDerived(s *Store, tx *bolt.Tx) error {
+func rebuildDerived(tx *bolt.Tx) error {
 	for _, b := range derived {
 		if err := tx.DeleteBucket(b); err != nil {
 			return err
