@@ -40,6 +40,25 @@ func TestBenchRunsEveryOperation(t *testing.T) {
 	if strings.Contains(stdout, "errors, the first") {
 		t.Errorf("some calls failed:\n%s", stdout)
 	}
+	// The table tells, for each write, how many writes shared a durable
+	// commit and how many pages each cost (from the server's metrics).
+	for _, name := range []string{"open", "reply"} {
+		var row []string
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) > 4 && f[0] == name {
+				row = f
+			}
+		}
+		if len(row) < 2 {
+			t.Errorf("no table row for %s:\n%s", name, stdout)
+			continue
+		}
+		perCommit, err1 := strconv.ParseFloat(row[len(row)-2], 64)
+		pages, err2 := strconv.ParseFloat(row[len(row)-1], 64)
+		if err1 != nil || err2 != nil || perCommit < 1 || pages <= 0 {
+			t.Errorf("%s: writes per commit %q, pages per write %q; want at least 1 and a positive number", name, row[len(row)-2], row[len(row)-1])
+		}
+	}
 }
 
 // The rpc operation (a no-op call over the same TLS, outside the standard

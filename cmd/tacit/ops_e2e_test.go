@@ -85,6 +85,10 @@ func TestMetricsScrapedAndParsed(t *testing.T) {
 	if m["grpc_server_handling_seconds{grpc_method=OpenConsultation}_count"] < 1 || m["tacit_bbolt_size_bytes"] <= 0 || m["tacit_audit_entries_total"] < 3 {
 		t.Errorf("latency histogram, data size or audit count missing: %v", m)
 	}
+	// The opening and the deemed approval were each committed durably.
+	if c, w := m["tacit_bbolt_commits_total"], m["tacit_bbolt_committed_writes_total"]; c < 2 || w < c {
+		t.Errorf("%v commits carrying %v writes, want at least 2 carrying at least as many", c, w)
+	}
 }
 
 // The administrator reads the status; others may not.

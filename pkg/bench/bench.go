@@ -96,6 +96,10 @@ type Result struct {
 	P50, P99, Max time.Duration
 	ServerCPU     time.Duration // CPU time of the server process over the phase
 	HeapPeak      int64         // peak Go heap in use of the server (tacit only)
+	// Store is what the server's store did over the phase (tacit only,
+	// from its metrics): durable commits, the writes they carried and the
+	// pages bbolt wrote.
+	Store storeWork
 	// Ceiling is the ceiling's throughput measured alongside (the slices
 	// interleaved with this operation's), 0 when not measured.
 	Ceiling float64
@@ -114,6 +118,7 @@ func (r Result) merge(o Result) Result {
 	r.Elapsed += o.Elapsed
 	r.ServerCPU += o.ServerCPU
 	r.HeapPeak = max(r.HeapPeak, o.HeapPeak)
+	r.Store = r.Store.add(o.Store)
 	r.lat = append(r.lat, o.lat...)
 	slices.Sort(r.lat)
 	r.P50, r.P99, r.Max = percentiles(r.lat)
@@ -378,6 +383,7 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 		heap = watchHeap(metricsURL)
 	}
 	cpu0, cpuErr := r.cpu(ctx, pid, metricsURL)
+	store0, storeErr := scrapeStore(ctx, metricsURL)
 	var (
 		ops, errs atomic.Int64
 		firstErr  atomic.Pointer[error]
@@ -412,6 +418,9 @@ func (r *runner) phase(ctx context.Context, name string, pid int, metricsURL str
 	}
 	if cpu1, err := r.cpu(ctx, pid, metricsURL); err == nil && cpuErr == nil {
 		res.ServerCPU = cpu1 - cpu0
+	}
+	if store1, err := scrapeStore(ctx, metricsURL); err == nil && storeErr == nil {
+		res.Store = store1.sub(store0)
 	}
 	if heap != nil {
 		res.HeapPeak = heap.end()
@@ -586,8 +595,13 @@ func (r *runner) report(results []Result) {
 	}
 	fmt.Fprintln(r.o.Out)
 	tw := tabwriter.NewWriter(r.o.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tCEILING OPS/S\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\t")
+	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tCEILING OPS/S\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\tWRITES/COMMIT\tPAGES/WRITE\t")
 	for _, res := range results {
+		perCommit, pages := "-", "-"
+		if st := res.Store; st.commits > 0 && st.writes > 0 {
+			perCommit = fmt.Sprintf("%.1f", st.writes/st.commits)
+			pages = fmt.Sprintf("%.1f", st.pages/st.writes)
+		}
 		cpuPer, heap := "-", "-"
 		if res.Ops > 0 && res.ServerCPU > 0 {
 			cpuPer = (res.ServerCPU / time.Duration(res.Ops)).Round(time.Microsecond).String()
@@ -595,8 +609,8 @@ func (r *runner) report(results []Result) {
 		if res.HeapPeak > 0 {
 			heap = fmt.Sprintf("%.0f MiB", float64(res.HeapPeak)/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
-			res.Errors, ceilingRate(res), ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
+			res.Errors, ceilingRate(res), ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap, perCommit, pages)
 	}
 	tw.Flush()
 	for _, res := range results {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -257,4 +258,28 @@ func (s cpuStat) stolenSince(then cpuStat) float64 {
 		return 0
 	}
 	return float64(s.steal-then.steal) / float64(s.total-then.total)
+}
+
+// storeWork is what a tacit server's store did: durable commits, the
+// writes they carried and the pages bbolt wrote.
+type storeWork struct{ commits, writes, pages float64 }
+
+func (a storeWork) add(b storeWork) storeWork {
+	return storeWork{a.commits + b.commits, a.writes + b.writes, a.pages + b.pages}
+}
+
+func (a storeWork) sub(b storeWork) storeWork {
+	return storeWork{a.commits - b.commits, a.writes - b.writes, a.pages - b.pages}
+}
+
+// scrapeStore reads a tacit server's store figures from its metrics.
+func scrapeStore(ctx context.Context, url string) (storeWork, error) {
+	if url == "" {
+		return storeWork{}, errors.New("no metrics")
+	}
+	m, err := scrape(ctx, url)
+	if err != nil {
+		return storeWork{}, err
+	}
+	return storeWork{m["tacit_bbolt_commits_total"], m["tacit_bbolt_committed_writes_total"], m["tacit_bbolt_page_writes_total"]}, nil
 }

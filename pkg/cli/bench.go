@@ -34,7 +34,8 @@ and run, one after the other for --duration each at --concurrency clients
            gRPC alone can do here, the bound of any read
 
 It prints throughput, p50/p99/max latency, the server's CPU time and peak
-Go heap per operation, and ends with one line per operation:
+Go heap per operation, for writes the writes per durable commit and the
+pages written per write, and ends with one line per operation:
 NAME ops/s p99 ratio, the ratio being the throughput over the ceiling's.
 Each operation runs in --rounds slices, each just after a ceiling slice as
 long, and is compared with the ceiling of those slices: on a shared machine

@@ -63,12 +63,14 @@ var (
 	descSize     = prometheus.NewDesc("tacit_bbolt_size_bytes", "Size of the bbolt data file.", nil, nil)
 	descWrites   = prometheus.NewDesc("tacit_bbolt_page_writes_total", "Pages bbolt wrote to disk since start.", nil, nil)
 	descWriteT   = prometheus.NewDesc("tacit_bbolt_write_seconds_total", "Time bbolt spent writing and syncing since start.", nil, nil)
+	descCommits  = prometheus.NewDesc("tacit_bbolt_commits_total", "Durable commits (one sync each) since start; writes arriving together share one.", nil, nil)
+	descCommitW  = prometheus.NewDesc("tacit_bbolt_committed_writes_total", "Writes the durable commits carried since start: over tacit_bbolt_commits_total, how many shared each sync.", nil, nil)
 	descWatchers = prometheus.NewDesc("tacit_watchers", "Inbox streams open now.", nil, nil)
 	descAgencies = prometheus.NewDesc("tacit_agencies", "Agencies in the registry.", nil, nil)
 )
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descTotal, descPending, descDeemed, descAudit, descLag, descSize, descWrites, descWriteT, descWatchers, descAgencies} {
+	for _, d := range []*prometheus.Desc{descOpen, descTotal, descPending, descDeemed, descAudit, descLag, descSize, descWrites, descWriteT, descCommits, descCommitW, descWatchers, descAgencies} {
 		ch <- d
 	}
 }
@@ -89,6 +91,8 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSize, float64(n.DataBytes))
 		counter(descWrites, float64(n.PageWrites))
 		counter(descWriteT, n.WriteTime.Seconds())
+		counter(descCommits, float64(n.Commits))
+		counter(descCommitW, float64(n.CommittedWrites))
 	}
 	if lag, err := s.c.SweeperLag(ctx); err == nil {
 		gauge(descLag, lag.Seconds())

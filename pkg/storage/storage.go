@@ -125,6 +125,10 @@ type Counts struct {
 	DataBytes                                                            int64
 	PageWrites                                                           int64         // pages written to disk since the store was opened
 	WriteTime                                                            time.Duration // time spent writing them (and syncing)
+	// Commits are the durable commits (one sync each) since the store was
+	// opened, and CommittedWrites the writes they carried: many writes
+	// arriving together share one commit.
+	Commits, CommittedWrites int64
 }
 
 // Store keeps consultations, the registry and the audit trail.

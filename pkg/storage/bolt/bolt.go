@@ -245,7 +245,7 @@ func (s *Store) LoadRegistry(ctx context.Context) (fields []*tacitv1.Field, agen
 
 // SaveRegistry implements storage.Store.
 func (s *Store) SaveRegistry(ctx context.Context, fields []*tacitv1.Field, agencies []*tacitv1.Agency, events []*tacitv1.AuditEvent) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.group.alone(func(tx *bolt.Tx) error {
 		for _, f := range fields {
 			b, err := marshal(f)
 			if err != nil {
@@ -792,7 +792,7 @@ func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err err
 // SweepDue implements storage.Store.
 func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, bool, error) {
 	n, more := 0, false
-	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	err := s.group.alone(func(tx *bolt.Tx) (err error) {
 		end := timeKey(now)
 		var ids idSet
 		var due [][]dueEntry // of ids.list
@@ -871,7 +871,7 @@ func (s *Store) CalendarVersion(ctx context.Context) (v string, err error) {
 // RecountDeadlines implements storage.Store.
 func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version string, mutate storage.Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	err := s.group.alone(func(tx *bolt.Tx) (err error) {
 		var ids idSet
 		cur := tx.Bucket(bPending).Cursor()
 		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {

@@ -3,6 +3,7 @@ package bolt
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -23,6 +24,9 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*groupCall
 	running bool
+	// commits and writes count the durable commits and the writes they
+	// carried, for the operator (Counts).
+	commits, writes atomic.Int64
 }
 
 type groupCall struct {
@@ -45,6 +49,18 @@ func (c *committer) do(fn func(*txBatch) error) error {
 	}
 	c.mu.Unlock()
 	return <-call.done
+}
+
+// alone runs fn in a durable commit of its own, counted with the shared
+// ones: for a write that is a batch itself (a sweep) or rare (the
+// registry), which bbolt's lock orders with the shared commits.
+func (c *committer) alone(fn func(*bolt.Tx) error) error {
+	err := c.db.Update(fn)
+	if err == nil {
+		c.commits.Add(1)
+		c.writes.Add(1)
+	}
+	return err
 }
 
 // run commits the queue, group after group, until it is empty.
@@ -84,6 +100,10 @@ func (c *committer) commit(group []*groupCall) {
 			return b.finish()
 		})
 		if failed < 0 {
+			if err == nil {
+				c.commits.Add(1)
+				c.writes.Add(int64(len(group)))
+			}
 			for _, call := range group {
 				call.done <- err
 			}

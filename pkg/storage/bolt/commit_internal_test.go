@@ -125,7 +125,16 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	if len(txs) != 3 {
 		t.Errorf("the queued writes ran in %d transactions, want 3 (one group, two failures taken out)", len(txs))
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	// The operator's figures count two durable commits (the first write's,
+	// then the group's) carrying the 19 writes that were kept.
+	counts, err := s.Counts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Commits != 2 || counts.CommittedWrites != 1+n-2 {
+		t.Errorf("counted %d commits carrying %d writes, want 2 carrying %d", counts.Commits, counts.CommittedWrites, 1+n-2)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("t"))
 		if b.Get([]byte("first")) == nil {
 			t.Error("the first write is not stored")
@@ -167,6 +176,9 @@ func TestCommitterCommitFailureReachesEveryWrite(t *testing.T) {
 		if !errors.Is(err, bolt.ErrDatabaseReadOnly) {
 			t.Errorf("write %d: %v, want %v", i, err, bolt.ErrDatabaseReadOnly)
 		}
+	}
+	if n, w := c.commits.Load(), c.writes.Load(); n != 0 || w != 0 {
+		t.Errorf("failed commits counted as %d commits carrying %d writes, want none", n, w)
 	}
 }
 

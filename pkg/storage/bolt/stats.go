@@ -256,6 +256,7 @@ func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
 	})
 	st := s.db.Stats().TxStats
 	c.PageWrites, c.WriteTime = st.GetWrite(), st.GetWriteTime()
+	c.Commits, c.CommittedWrites = s.group.commits.Load(), s.group.writes.Load()
 	return c, err
 }
 
