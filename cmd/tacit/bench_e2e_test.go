@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 // Nothing here judges speed: figures live in scripts/bench.sh's output.
 func TestBenchRunsEveryOperation(t *testing.T) {
 	t.Parallel()
-	stdout, stderr, code := runBin(t, "bench", "--concurrency", "4", "--duration", "1s", "--min-deemed", "20")
+	stdout, stderr, code := runBin(t, "bench", "--concurrency", "4", "--duration", "1s", "--min-deemed", "20", "--watchers", "30")
 	if code != 0 {
 		t.Fatalf("tacit bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -39,6 +40,12 @@ func TestBenchRunsEveryOperation(t *testing.T) {
 	}
 	if strings.Contains(stdout, "errors, the first") {
 		t.Errorf("some calls failed:\n%s", stdout)
+	}
+	// Agency systems watched their inboxes throughout and were sent the
+	// events of the openings and replies addressed to them.
+	var delivered int
+	if _, err := fmt.Sscanf(stdout[max(0, strings.Index(stdout, "watchers: ")):], "watchers: 30 inbox streams open throughout, spread over 25 agencies; %d events delivered", &delivered); err != nil || delivered <= 0 {
+		t.Errorf("no watchers line with events delivered (%v):\n%s", err, stdout)
 	}
 	// The table tells, for each write, how many writes shared a durable
 	// commit and how many pages each cost (from the server's metrics).

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,9 @@ type Options struct {
 	// deemed phase; fewer are made first (consultations whose deadline
 	// passes a second after opening). Only with a started server.
 	MinDeemed int
+	// Watchers is how many WatchInbox streams (agency systems waiting for
+	// their inbox, spread over the agencies) stay open through the run.
+	Watchers int
 	// Profiles, when set, is a folder where a CPU profile of the started
 	// tacit serve is written for each phase (NAME.pprof).
 	Profiles string
@@ -187,6 +191,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 	}
 
+	if o.Watchers > 0 {
+		ws, err := r.startWatchers(ctx, o.Watchers)
+		if err != nil {
+			return nil, err
+		}
+		r.watch = ws
+		defer ws.stop()
+	}
+
 	rounds := max(1, o.Rounds)
 	var ceil *ceilingRig
 	if want(OpCeiling) || want(OpRPC) {
@@ -253,6 +266,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if steal1, err := readCPUStat(); err == nil && stealErr == nil {
 		r.steal = steal1.stolenSince(steal0)
 	}
+	if r.watch != nil {
+		if err := r.watch.stop(); err != nil {
+			return nil, fmt.Errorf("an inbox stream ended during the run: %w", err)
+		}
+	}
 	r.report(results)
 	return results, nil
 }
@@ -272,7 +290,8 @@ type runner struct {
 	combosByLead map[string][]combo
 	agencies     []string
 	opened       openedSet
-	steal        float64 // share of CPU time stolen during the run, -1 unknown
+	watch        *watchers // nil: none
+	steal        float64   // share of CPU time stolen during the run, -1 unknown
 }
 
 func (r *runner) close() {
@@ -314,6 +333,10 @@ func (r *runner) startTacit(ctx context.Context) error {
 	r.metricsURL = "http://" + addrs[1] + "/metrics"
 	args := []string{"serve", "--data", r.dir, "--listen", r.addr, "--metrics-listen", addrs[1],
 		"--demo", "--min-notice", "0s", "--rate-limit", "0", "--log-level", "warn"}
+	if r.o.Watchers > 0 {
+		// However few agencies the registry has, each may hold its share.
+		args = append(args, "--max-watchers", strconv.Itoa(max(16, r.o.Watchers)))
+	}
 	if r.o.Profiles != "" {
 		if err := os.MkdirAll(r.o.Profiles, 0o755); err != nil {
 			return err
@@ -587,6 +610,9 @@ func (r *runner) report(results []Result) {
 	}
 	if r.steal >= 0 {
 		fmt.Fprintf(r.o.Out, "machine: %d CPUs, %.0f%% of their time taken by the hypervisor for others during the run (steal)\n", runtime.NumCPU(), 100*r.steal)
+	}
+	if r.watch != nil {
+		fmt.Fprintf(r.o.Out, "watchers: %d inbox streams open throughout, spread over %d agencies; %d events delivered to them\n", len(r.watch.conns), min(len(r.watch.conns), len(r.agencies)), r.watch.delivered.Load())
 	}
 	if r.dir != "" {
 		fmt.Fprintf(r.o.Out, "server: tacit serve --data %s\n", r.dir)

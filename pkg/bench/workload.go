@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -368,4 +369,70 @@ func (r *runner) ensureDeemed(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// watchers are agency systems holding WatchInbox streams open through the
+// run, as every agency's document system does in a deployment: they cost
+// the server whatever a write's wake-up costs them.
+type watchers struct {
+	conns     []*grpc.ClientConn
+	delivered atomic.Int64
+	failed    atomic.Pointer[error]
+	cancel    context.CancelFunc
+	done      sync.WaitGroup
+}
+
+// startWatchers opens n inbox streams, one connection each, spread over
+// the registry's agencies, each from the audit trail's head (new events
+// only).
+func (r *runner) startWatchers(ctx context.Context, n int) (*watchers, error) {
+	admin, err := r.dialAs(pki.Admin("admin"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := tacitv1.NewAdminServiceClient(admin).GetStatus(ctx, &tacitv1.GetStatusRequest{})
+	admin.Close()
+	if err != nil {
+		return nil, fmt.Errorf("status (for the audit trail's head): %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ws := &watchers{cancel: cancel}
+	for i := range n {
+		conn, err := r.dialAs(pki.Agency(r.agencies[i%len(r.agencies)]))
+		if err != nil {
+			ws.stop()
+			return nil, err
+		}
+		ws.conns = append(ws.conns, conn)
+		stream, err := tacitv1.NewConsultationServiceClient(conn).WatchInbox(ctx, &tacitv1.WatchInboxRequest{AfterSequence: st.GetAuditEntries()})
+		if err != nil {
+			ws.stop()
+			return nil, fmt.Errorf("watcher %d: %w", i, err)
+		}
+		ws.done.Go(func() {
+			for {
+				if _, err := stream.Recv(); err != nil {
+					if ctx.Err() == nil {
+						ws.failed.CompareAndSwap(nil, &err)
+					}
+					return
+				}
+				ws.delivered.Add(1)
+			}
+		})
+	}
+	return ws, nil
+}
+
+// stop closes the streams; err is the first a stream ended with before.
+func (ws *watchers) stop() (err error) {
+	ws.cancel()
+	for _, c := range ws.conns {
+		c.Close()
+	}
+	ws.done.Wait()
+	if p := ws.failed.Load(); p != nil {
+		err = *p
+	}
+	return err
 }

@@ -72,6 +72,7 @@ fewer than --min-deemed. Run it on a copy of a store you keep.`,
 	f.StringVar(&o.PKI, "pki", "", "with --target: the PKI folder of its development CA (clients/ and ca.crt)")
 	f.StringVar(&o.Metrics, "metrics", "", "with --target: its metrics URL (http://HOST:PORT/metrics) for CPU and heap")
 	f.IntVar(&o.MinDeemed, "min-deemed", 10000, "deemed approvals the store must hold for the deemed phase; fewer are made first")
+	f.IntVar(&o.Watchers, "watchers", 0, "WatchInbox streams (agency systems waiting for their inbox) held open through the run, spread over the agencies")
 	f.StringVar(&o.Profiles, "profiles", "", "write a CPU profile of the started server for each operation into this folder (NAME.pprof)")
 	f.StringVar(&o.Binary, "binary", "", "tacit executable to start the servers with (default: this one)")
 

@@ -46,7 +46,7 @@ func (c *Core) ApplyCalendar(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	c.wake()
-	c.hub.signal()
+	c.hub.signalAll()
 	return int(moved.Load()), nil
 }
 

@@ -32,13 +32,16 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 	if err := ctx.Err(); err != nil { // the caller gave up: do not write
 		return nil, err
 	}
+	var notified notices
 	c, replayed, err := s.store.Create(ctx, key, func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
 		now := s.clock.Now()
 		c, err := consultation.Open(s.rules, s.reg.Load(), p.Name, p.String(), req, now)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, consultation.Opened(c, id, p.String(), now), nil
+		events := consultation.Opened(c, id, p.String(), now)
+		notified.add(events)
+		return c, events, nil
 	})
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {
@@ -50,7 +53,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		c = consultation.Effective(c, s.clock.Now(), s.headAt)
 	} else {
 		s.wake()
-		s.hub.signal()
+		s.hub.signal(&notified)
 	}
 	return &tacitv1.OpenConsultationResponse{Consultation: c}, nil
 }

@@ -11,31 +11,81 @@ import (
 	"github.com/tacit-gov/tacit/pkg/consultation"
 )
 
-// hub wakes every waiting watcher after a write, without holding any event:
-// watchers read their inbox from the store at their own pace, so a slow
-// client costs the server nothing but its stream and never blocks writers
-// or other clients.
+// hub wakes the watchers of the agencies a write notified, without holding
+// any event: watchers read their inbox from the store at their own pace, so
+// a slow client costs the server nothing but its stream and never blocks
+// writers or other clients. A write wakes only the watchers of the agencies
+// its events notify: with thousands of agency systems watching, waking them
+// all for every write would have each of them read its inbox for nothing.
 type hub struct {
-	mu      sync.Mutex
-	ch      chan struct{}
+	mu sync.Mutex
+	// by holds a channel for each agency with a waiting watcher, closed
+	// (and removed) at the next signal naming the agency.
+	by      map[string]chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 }
 
-func newHub() *hub { return &hub{ch: make(chan struct{}), stopped: make(chan struct{})} }
+func newHub() *hub { return &hub{by: map[string]chan struct{}{}, stopped: make(chan struct{})} }
 
-// wait returns a channel closed at the next signal.
-func (h *hub) wait() <-chan struct{} {
+// wait returns a channel closed at the next signal that may concern
+// agency's inbox.
+func (h *hub) wait(agency string) <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.ch
+	ch, ok := h.by[agency]
+	if !ok {
+		ch = make(chan struct{})
+		h.by[agency] = ch
+	}
+	return ch
 }
 
-func (h *hub) signal() {
+// signal wakes the watchers of the agencies n gathered; call it once the
+// writes that notified them are durable.
+func (h *hub) signal(n *notices) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	h.mu.Lock()
-	close(h.ch)
-	h.ch = make(chan struct{})
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	for a := range n.agencies {
+		if ch, ok := h.by[a]; ok {
+			close(ch)
+			delete(h.by, a)
+		}
+	}
+}
+
+// signalAll wakes every watcher, for a write whose notices are not at hand.
+func (h *hub) signalAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for a, ch := range h.by {
+		close(ch)
+		delete(h.by, a)
+	}
+}
+
+// notices gathers the agencies that a write's events notify. A write's
+// events may be made more than once (a shared commit retried) and a sweep's
+// on several goroutines at once: all are gathered, for waking a watcher
+// for nothing costs one read, and missing one would leave it behind.
+type notices struct {
+	mu       sync.Mutex
+	agencies map[string]struct{}
+}
+
+func (n *notices) add(events []*tacitv1.AuditEvent) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, e := range events {
+		for _, a := range e.GetNotified() {
+			if n.agencies == nil {
+				n.agencies = map[string]struct{}{}
+			}
+			n.agencies[a] = struct{}{}
+		}
+	}
 }
 
 // stop ends every watch (on shutdown).
@@ -65,7 +115,7 @@ func (s ConsultationServer) WatchInbox(req *tacitv1.WatchInboxRequest, stream gr
 	s.watchers.Add(1)
 	defer s.watchers.Add(-1)
 	for {
-		wake := s.hub.wait() // taken before reading, so no write is missed
+		wake := s.hub.wait(p.Name) // taken before reading, so no write is missed
 		evs, err := s.store.ListInbox(ctx, p.Name, after, watchBatch)
 		if err != nil {
 			return err

@@ -875,3 +875,41 @@ func TestInboxAllSettledOnce(t *testing.T) {
 		{"EXTENSION_REQUESTED", id2, "so-xay-dung"}, {"DEEMED_APPROVAL", id2, "so-tai-chinh"}, {"REPLY", id2, "so-xay-dung"}, {"ALL_SETTLED", id2, ""},
 	})
 }
+
+// A write wakes the watchers of the agencies its events notify, and no
+// others: with thousands of agency systems watching, each would otherwise
+// read its inbox for every write made anywhere. A write whose notices are
+// not at hand (a calendar recount) wakes them all.
+func TestInboxWriteWakesOnlyTheWatchersItNotifies(t *testing.T) {
+	h := newHub()
+	lead, other := h.wait("so-nnmt"), h.wait("so-y-te")
+	if h.wait("so-nnmt") != lead {
+		t.Fatal("two watchers of one agency wait on different channels")
+	}
+	var n notices
+	n.add([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}})
+	n.add([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}}) // the same write made again
+	h.signal(&n)
+	select {
+	case <-lead:
+	default:
+		t.Error("the notified agency's watcher was not woken")
+	}
+	select {
+	case <-other:
+		t.Error("a watcher the write did not notify was woken")
+	default:
+	}
+	again := h.wait("so-nnmt")
+	if again == lead {
+		t.Error("a woken agency's next wait returns the closed channel")
+	}
+	h.signalAll()
+	for name, ch := range map[string]<-chan struct{}{"so-y-te": other, "so-nnmt": again} {
+		select {
+		case <-ch:
+		default:
+			t.Errorf("signalAll left %s's watcher waiting", name)
+		}
+	}
+}

@@ -119,8 +119,11 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method string, req r
 	if err := ctx.Err(); err != nil { // the caller gave up: do not write
 		return nil, err
 	}
+	var notified notices
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-		return consultation.Change(rec, c.clock.Now(), c.headAt, fn)
+		events, err := consultation.Change(rec, c.clock.Now(), c.headAt, fn)
+		notified.add(events)
+		return events, err
 	})
 	if err != nil {
 		return nil, err
@@ -128,7 +131,7 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method string, req r
 	if replayed {
 		return consultation.Effective(out, c.clock.Now(), c.headAt), nil
 	}
-	c.hub.signal()
+	c.hub.signal(&notified)
 	return out, nil
 }
 
@@ -206,12 +209,15 @@ const sweepEntries = 5000
 func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
+		var notified notices
 		n, more, err := c.store.SweepDue(ctx, now, sweepEntries, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			return consultation.Sweep(c.rules, rec, now, c.headAt), nil
+			events := consultation.Sweep(c.rules, rec, now, c.headAt)
+			notified.add(events)
+			return events, nil
 		})
 		total += n
 		if n > 0 {
-			c.hub.signal()
+			c.hub.signal(&notified)
 		}
 		if err != nil || !more {
 			return total, err
