@@ -41,7 +41,7 @@ var (
 	bAudit         = []byte("audit")              // seq(8) -> AuditEvent
 	bAuditCons     = []byte("audit_consultation") // id(8) seq(8) -> ""
 	bAuditAgency   = []byte("audit_agency")       // agency 0 seq(8) -> ""
-	bStats         = []byte("stats")              // agency 0 day(4) -> counters
+	bStats         = []byte("stats")              // day(4) agency -> counters (schema 2: agency 0 day(4))
 	bStatsPending  = []byte("stats_pending")      // agency -> pending now
 	bReminders     = []byte("reminders")          // remind-at(8) id(8) agency -> ""
 	bInbox         = []byte("inbox")              // agency 0 seq(8) -> "": audit entries notified to it
@@ -55,8 +55,9 @@ var (
 
 // SchemaVersion is the layout this code writes. Version 2 added the
 // derived data of auditors and inboxes (figures, running totals, reminder
-// and inbox indexes) that stores of version 1 lack.
-const SchemaVersion = 2
+// and inbox indexes) that stores of version 1 lack. Version 3 keys the
+// figures by day, then agency (version 2: agency, then day).
+const SchemaVersion = 3
 
 const (
 	roleLead      = 1

@@ -350,8 +350,8 @@ func checkStats(tx *bolt.Tx, d *statsDelta, p *problems) {
 	}
 	have := map[string]dayFigures{}
 	_ = tx.Bucket(bStats).ForEach(func(k, v []byte) error {
-		if i := bytes.IndexByte(k, 0); i < 0 || len(k) != i+5 {
-			p.add("stats: key %q is not agency, 0, day", k)
+		if _, _, ok := parseStatsKey(k); !ok {
+			p.add("stats: key %q is not day, agency", k)
 			return nil
 		}
 		c, hist := decodeDay(v)

@@ -1,8 +1,10 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,8 +26,13 @@ func (s *Store) migrate(path string, from int) error {
 	}
 	s.Migrated = append(s.Migrated, "backed up schema "+fmt.Sprint(from)+" to "+backup)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if from < 2 {
+		switch {
+		case from < 2:
 			if err := rebuildDerived(tx); err != nil {
+				return err
+			}
+		case from < 3:
+			if err := rekeyFigures(tx); err != nil {
 				return err
 			}
 		}
@@ -34,7 +41,45 @@ func (s *Store) migrate(path string, from int) error {
 	if err != nil {
 		return fmt.Errorf("migrate %s from schema %d to %d: %w (the file is unchanged; the copy is %s)", path, from, SchemaVersion, err, backup)
 	}
-	s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema %d to %d: derived indexes, figures and running totals rebuilt from the records and the audit trail", from, SchemaVersion))
+	what := "derived indexes, figures and running totals rebuilt from the records and the audit trail"
+	if from >= 2 {
+		what = "figures keyed by day, then agency"
+	}
+	s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema %d to %d: %s", from, SchemaVersion, what))
+	return nil
+}
+
+// rekeyFigures rewrites the figures of a schema 2 store, keyed agency 0
+// day(4), under day(4) agency (statsKey).
+func rekeyFigures(tx *bolt.Tx) error {
+	type row struct{ k, v []byte }
+	var rows []row
+	err := tx.Bucket(bStats).ForEach(func(k, v []byte) error {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 || len(k) != i+5 {
+			return fmt.Errorf("figures: key %q is not agency, 0, day (schema 2)", k)
+		}
+		rows = append(rows, row{statsKey(string(k[:i]), binary.BigEndian.Uint32(k[i+1:])), bytes.Clone(v)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bStats); err != nil {
+		return err
+	}
+	b, err := tx.CreateBucket(bStats)
+	if err != nil {
+		return err
+	}
+	// Put in key order, into full pages: the loader's way (bulk.go).
+	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.k, b.k) })
+	b.FillPercent = 1
+	for _, r := range rows {
+		if err := b.Put(r.k, r.v); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package bolt_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	bbolt "go.etcd.io/bbolt"
@@ -84,4 +87,85 @@ func TestMigrationFromSchema1RebuildsDerivedData(t *testing.T) {
 	if len(again.Migrated) != 0 {
 		t.Errorf("a second open migrated again: %q", again.Migrated)
 	}
+}
+
+// A schema 2 store keyed its figures by agency, then day. Opening it
+// copies the file and rewrites them by day, then agency: every figure, of
+// all time and of a period, is what it was, and Check finds nothing.
+func TestMigrationFromSchema2RekeysFiguresByDay(t *testing.T) {
+	ctx := context.Background()
+	s := consistentStore(t)
+	dir := filepath.Dir(s.DB().Path())
+	var first, last time.Time
+	err := s.DB().View(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket([]byte("stats")).Cursor().First()
+		l, _ := tx.Bucket([]byte("stats")).Cursor().Last()
+		first, last = dayStart(k), dayStart(l)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !last.After(first) {
+		t.Fatalf("the store's figures span one day (%s): the test needs several", first)
+	}
+	period := storage.StatsQuery{Since: first.Add(24 * time.Hour), Until: last}
+	wantAll, _ := s.AgencyFigures(ctx, storage.StatsQuery{})
+	wantPeriod, _ := s.AgencyFigures(ctx, period)
+	// Make it look like schema 2: figures under agency 0 day(4).
+	err = s.DB().Update(func(tx *bbolt.Tx) error {
+		type row struct{ k, v []byte }
+		var rows []row
+		st := tx.Bucket([]byte("stats"))
+		_ = st.ForEach(func(k, v []byte) error {
+			rows = append(rows, row{append(append(append([]byte{}, k[4:]...), 0), k[:4]...), bytes.Clone(v)})
+			return nil
+		})
+		if err := tx.DeleteBucket([]byte("stats")); err != nil {
+			return err
+		}
+		st, err := tx.CreateBucket([]byte("stats"))
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := st.Put(r.k, r.v); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	m, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		t.Fatalf("opening a schema 2 store: %v", err)
+	}
+	defer m.Close()
+	if len(m.Migrated) != 2 || !strings.Contains(m.Migrated[0], "backed up schema 2") || !strings.Contains(m.Migrated[1], "figures keyed by day") {
+		t.Fatalf("Migrated = %q", m.Migrated)
+	}
+	if problems := mustCheck(t, m); len(problems) > 0 {
+		t.Fatalf("after migration: %q", problems)
+	}
+	gotAll, _ := m.AgencyFigures(ctx, storage.StatsQuery{})
+	if diff := cmp.Diff(wantAll, gotAll); diff != "" {
+		t.Errorf("figures of all time after migration (-want +got):\n%s", diff)
+	}
+	gotPeriod, _ := m.AgencyFigures(ctx, period)
+	if diff := cmp.Diff(wantPeriod, gotPeriod); diff != "" {
+		t.Errorf("figures of %s to %s after migration (-want +got):\n%s", period.Since, period.Until, diff)
+	}
+	if cmp.Equal(wantAll, wantPeriod) {
+		t.Error("the period's figures equal all time's: the test does not tell them apart")
+	}
+}
+
+// dayStart is the first instant of the day a figures key names (in UTC; a
+// day boundary is all the test needs).
+func dayStart(k []byte) time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint32(k[:4]))*86400, 0).UTC()
 }
