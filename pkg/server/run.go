@@ -114,7 +114,10 @@ func Run(ctx context.Context, o Options) error {
 		rules.Reminder = consultation.DefaultReminder
 	}
 
-	st, err := bolt.Open(o.DataDir, bolt.Options{})
+	st, err := bolt.Open(o.DataDir, bolt.Options{Migrating: func(from, to int, size int64) {
+		log.Warn().Str("data", o.DataDir).Int("from", from).Int("to", to).Int64("bytes", size).
+			Msgf("store: written by an older tacit (schema %d): copying it (%.1f GiB) next to itself, then migrating it to schema %d before serving; on a large store this takes a minute or more (41 s for 1,000,000 consultations): let it finish", from, float64(size)/(1<<30), to)
+	}})
 	if err != nil {
 		return err
 	}

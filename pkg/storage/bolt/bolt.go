@@ -71,6 +71,10 @@ const minMapSize int64 = 1 << 30
 type Options struct {
 	// LockTimeout is how long Open waits for another process's lock.
 	LockTimeout time.Duration
+	// Migrating, when set, is told before Open copies and migrates a store
+	// of an older schema (from), of size bytes: that takes a while on a
+	// large store, and the operator should know why the service is not up.
+	Migrating func(from, to int, size int64)
 }
 
 // Store is a storage.Store on one bbolt file.
@@ -142,6 +146,13 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db, group: committer{db: db}}
 	if found < SchemaVersion {
+		if o.Migrating != nil {
+			var size int64
+			if fi, err := os.Stat(path); err == nil {
+				size = fi.Size()
+			}
+			o.Migrating(found, SchemaVersion, size)
+		}
 		if err := s.migrate(path, found); err != nil {
 			db.Close()
 			return nil, err

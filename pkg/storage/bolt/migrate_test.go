@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,9 @@ func TestMigrationFromSchema1RebuildsDerivedData(t *testing.T) {
 	// The backup is the untouched schema 1 file, and opening the migrated
 	// store again does nothing more.
 	m.Close()
-	again, err := bolt.Open(dir, bolt.Options{})
+	again, err := bolt.Open(dir, bolt.Options{Migrating: func(from, to int, _ int64) {
+		t.Errorf("told of a migration from %d to %d of an up-to-date store", from, to)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +143,18 @@ func TestMigrationFromSchema2RekeysFiguresByDay(t *testing.T) {
 	}
 	s.Close()
 
-	m, err := bolt.Open(dir, bolt.Options{})
+	var told []int
+	m, err := bolt.Open(dir, bolt.Options{Migrating: func(from, to int, size int64) {
+		if size <= 0 {
+			t.Errorf("told of a migration of a %d-byte store", size)
+		}
+		told = append(told, from, to)
+	}})
 	if err != nil {
 		t.Fatalf("opening a schema 2 store: %v", err)
+	}
+	if !slices.Equal(told, []int{2, 3}) {
+		t.Errorf("told of migrations %v, want from 2 to 3 once", told)
 	}
 	defer m.Close()
 	if len(m.Migrated) != 2 || !strings.Contains(m.Migrated[0], "backed up schema 2") || !strings.Contains(m.Migrated[1], "figures keyed by day") {
