@@ -45,8 +45,9 @@ var (
 	bStatsPending  = []byte("stats_pending")      // agency -> pending now
 	bReminders     = []byte("reminders")          // remind-at(8) id(8) agency -> ""
 	bInbox         = []byte("inbox")              // agency 0 seq(8) -> "": audit entries notified to it
+	bResults       = []byte("results")            // seq(8) -> first result of a remembered request
 
-	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox}
+	allBuckets = [][]byte{bMeta, bConsultations, bPending, bDeemed, bDeemedTime, bDeemedLead, bParty, bRequests, bFields, bAgencies, bAudit, bAuditCons, bAuditAgency, bStats, bStatsPending, bReminders, bInbox, bResults}
 
 	kSchema    = []byte("schema")
 	kAuditHead = []byte("audit_head") // seq(8) hash(32)
@@ -286,23 +287,29 @@ func requestKey(k storage.IdempotencyKey) []byte {
 	return []byte(k.Principal + "\x00" + k.Method + "\x00" + k.ID)
 }
 
-// A remembered request is 0x01, the consultation id (8), the SHA-256 of
-// the request's fingerprint (32, zero when none was given) and the first
-// result. Stores of
-// before the digest hold the id and the result only; their first byte is
-// the id's, 0 for any id below 2^56.
-const requestRecordV1 = 0x01
+// A remembered request is 0x02, the consultation id (8), the SHA-256 of
+// the request's fingerprint (32, zero when none was given) and the place
+// (8) of its first result in the results log. The log grows at its end, so
+// its pages are filled and each written once, where results kept in the
+// entries themselves (as 0x01, id, digest, result; and before the digest,
+// id, result, whose first byte is 0 for any id below 2^56) made the index,
+// whose keys come in no order, ten times larger, with a page of it
+// rewritten for every request. Entries of every version are read.
+const (
+	requestRecordV1 = 0x01
+	requestRecordV2 = 0x02
+)
 
-func requestRecord(id uint64, digest, rec []byte) []byte {
-	v := make([]byte, 0, 1+8+sha256.Size+len(rec))
-	v = append(v, requestRecordV1)
+func requestRecord(id uint64, fingerprint []byte, result uint64) []byte {
+	v := make([]byte, 0, 1+8+sha256.Size+8)
+	v = append(v, requestRecordV2)
 	v = binary.BigEndian.AppendUint64(v, id)
 	var d [sha256.Size]byte
-	if len(digest) > 0 {
-		d = sha256.Sum256(digest)
+	if len(fingerprint) > 0 {
+		d = sha256.Sum256(fingerprint)
 	}
 	v = append(v, d[:]...)
-	return append(v, rec...)
+	return binary.BigEndian.AppendUint64(v, result)
 }
 
 func fingerprintDigest(f []byte) []byte {
@@ -310,20 +317,39 @@ func fingerprintDigest(f []byte) []byte {
 	return d[:]
 }
 
-// parseRequestRecord returns a remembered request's consultation id, digest
-// (nil when unknown) and first result.
-func parseRequestRecord(v []byte) (id uint64, digest, rec []byte, ok bool) {
-	switch {
-	case len(v) >= 1+8+sha256.Size && v[0] == requestRecordV1:
-		digest = v[9 : 9+sha256.Size]
-		if bytes.Equal(digest, make([]byte, sha256.Size)) {
-			digest = nil
+// rememberedRequest is a parsed entry of the requests bucket.
+type rememberedRequest struct {
+	id     uint64 // the consultation
+	digest []byte // of the fingerprint; nil when unknown
+	rec    []byte // the first result, in entries of before the log
+	result uint64 // else its place in the results log
+}
+
+func parseRequestRecord(v []byte) (rememberedRequest, bool) {
+	digestOf := func(d []byte) []byte {
+		if bytes.Equal(d, make([]byte, sha256.Size)) {
+			return nil
 		}
-		return binary.BigEndian.Uint64(v[1:9]), digest, v[9+sha256.Size:], true
-	case len(v) >= 8 && v[0] == 0:
-		return binary.BigEndian.Uint64(v[:8]), nil, v[8:], true
+		return d
 	}
-	return 0, nil, nil, false
+	switch {
+	case len(v) == 1+8+sha256.Size+8 && v[0] == requestRecordV2:
+		return rememberedRequest{id: binary.BigEndian.Uint64(v[1:9]), digest: digestOf(v[9 : 9+sha256.Size]), result: binary.BigEndian.Uint64(v[9+sha256.Size:])}, true
+	case len(v) >= 1+8+sha256.Size && v[0] == requestRecordV1:
+		return rememberedRequest{id: binary.BigEndian.Uint64(v[1:9]), digest: digestOf(v[9 : 9+sha256.Size]), rec: v[9+sha256.Size:]}, true
+	case len(v) >= 8 && v[0] == 0:
+		return rememberedRequest{id: binary.BigEndian.Uint64(v[:8]), rec: v[8:]}, true
+	}
+	return rememberedRequest{}, false
+}
+
+// firstResult is the request's first result, encoded; nil when the results
+// log lacks it.
+func (r rememberedRequest) firstResult(tx *bolt.Tx) []byte {
+	if r.result == 0 {
+		return r.rec
+	}
+	return tx.Bucket(bResults).Get(u64(r.result))
 }
 
 // replay returns the first result of a request seen before. target is the
@@ -337,14 +363,19 @@ func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Cons
 	if v == nil {
 		return nil, false, nil
 	}
-	first, digest, rec, ok := parseRequestRecord(v)
+	r, ok := parseRequestRecord(v)
 	if !ok {
 		return nil, false, fmt.Errorf("remembered request %q is malformed", k.ID)
 	}
-	if (target != 0 && first != target) || (digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(digest, fingerprintDigest(k.Fingerprint))) {
+	first := r.id
+	if (target != 0 && first != target) || (r.digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(r.digest, fingerprintDigest(k.Fingerprint))) {
 		return nil, false, &fault.Error{Kind: fault.Invalid, Reason: storage.ReasonRequestIDReused,
 			Message:    fmt.Sprintf("request_id %q was already used by %s for another %s request (on consultation %d); nothing was done: repeat a request exactly to retry it, and give every new request a new request_id", k.ID, k.Principal, k.Method, first),
 			Violations: []fault.Violation{{Type: storage.ReasonRequestIDReused, Subject: "request_id", Description: fmt.Sprintf("already used for a different %s request", k.Method)}}}
+	}
+	rec := r.firstResult(tx)
+	if rec == nil {
+		return nil, false, fmt.Errorf("remembered request %q: its first result %d is missing from the results log; the data file is damaged: restore it from a backup", k.ID, r.result)
 	}
 	c := &tacitv1.Consultation{}
 	if err := decodeRecord(rec, c); err != nil {
@@ -353,11 +384,21 @@ func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Cons
 	return c, true, nil
 }
 
+// remember keeps the first result rec of request k, on consultation id.
 func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) error {
 	if k.ID == "" {
 		return nil
 	}
-	return tx.Bucket(bRequests).Put(requestKey(k), requestRecord(id, k.Fingerprint, rec))
+	results := tx.Bucket(bResults)
+	results.FillPercent = 1 // appended in order (see requestRecord)
+	seq, err := results.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := results.Put(u64(seq), rec); err != nil {
+		return err
+	}
+	return tx.Bucket(bRequests).Put(requestKey(k), requestRecord(id, k.Fingerprint, seq))
 }
 
 // write runs one consultation write in a shared durable commit (see

@@ -247,16 +247,18 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 	requests := tx.Bucket(bRequests)
 	return requests.ForEach(func(k, v []byte) error {
 		name := strings.ReplaceAll(string(k), "\x00", " ")
-		id, _, rec, ok := parseRequestRecord(v)
+		r, ok := parseRequestRecord(v)
 		if !ok {
 			p.add("requests: %q holds no consultation id", name)
 			return nil
 		}
-		if err := decodeRecord(rec, &tacitv1.Consultation{}); err != nil {
+		if rec := r.firstResult(tx); rec == nil {
+			p.add("requests: %q points to result %d, which the results log lacks", name, r.result)
+		} else if err := decodeRecord(rec, &tacitv1.Consultation{}); err != nil {
 			p.add("requests: %q holds a result that does not decode: %v", name, err)
 		}
-		if !ids[id] {
-			p.add("requests: %q remembers consultation %d, which is not stored", name, id)
+		if !ids[r.id] {
+			p.add("requests: %q remembers consultation %d, which is not stored", name, r.id)
 		}
 		return nil
 	})

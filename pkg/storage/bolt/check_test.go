@@ -133,7 +133,7 @@ func consistentStore(t *testing.T) *bolt.Store {
 	// The store really has entries in every index Check compares.
 	if err := s.DB().View(func(tx *bbolt.Tx) error {
 		for _, b := range []string{"consultations", "pending", "reminders", "deemed", "deemed_time", "deemed_lead", "party", "requests",
-			"audit", "audit_consultation", "audit_agency", "inbox", "stats", "stats_pending"} {
+			"results", "audit", "audit_consultation", "audit_agency", "inbox", "stats", "stats_pending"} {
 			if k, _ := tx.Bucket([]byte(b)).Cursor().First(); k == nil {
 				t.Errorf("the test store has nothing in bucket %s", b)
 			}
@@ -306,6 +306,9 @@ func TestCheckFindsDamage(t *testing.T) {
 		{"RequestWithoutConsultation", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "requests", func(b *bbolt.Bucket) error { return b.Put([]byte("agency:x\x00OpenConsultation\x00r-9"), seqKey(77)) })
 		}, []string{"requests", "consultation 77, which is not stored"}},
+		{"DeletedFirstResult", func(t *testing.T, s *bolt.Store) {
+			update(t, s, "results", func(b *bbolt.Bucket) error { k, _ := first(t, b); return b.Delete(k) })
+		}, []string{"requests", "points to result 1, which the results log lacks"}},
 		{"SequenceAhead", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "consultations", func(b *bbolt.Bucket) error { return b.SetSequence(5) })
 		}, []string{"consultations:", "sequence 5", "missing: 5"}},

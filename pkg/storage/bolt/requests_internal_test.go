@@ -32,8 +32,9 @@ func TestRequestsRememberedWithoutDigest(t *testing.T) {
 	// Rewrite the entry the way older versions stored it.
 	if err := s.DB().Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bRequests)
-		_, _, rec, ok := parseRequestRecord(b.Get(requestKey(key)))
-		if !ok {
+		r, ok := parseRequestRecord(b.Get(requestKey(key)))
+		rec := r.firstResult(tx)
+		if !ok || rec == nil {
 			t.Fatal("no remembered request")
 		}
 		return b.Put(requestKey(key), append(binary.BigEndian.AppendUint64(nil, 1), rec...))
@@ -57,7 +58,8 @@ func TestRequestsRememberedWithoutDigest(t *testing.T) {
 	}
 	if err := s.DB().Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bRequests)
-		_, _, rec, _ := parseRequestRecord(b.Get(requestKey(ukey)))
+		r, _ := parseRequestRecord(b.Get(requestKey(ukey)))
+		rec := r.firstResult(tx)
 		return b.Put(requestKey(ukey), append(binary.BigEndian.AppendUint64(nil, 1), rec...))
 	}); err != nil {
 		t.Fatal(err)
@@ -65,5 +67,52 @@ func TestRequestsRememberedWithoutDigest(t *testing.T) {
 	_, _, err = s.Update(t.Context(), second.GetId(), ukey, retitle)
 	if f, ok := fault.As(err); !ok || f.Reason != storage.ReasonRequestIDReused {
 		t.Errorf("an old entry's id on another consultation: %v, want %s", err, storage.ReasonRequestIDReused)
+	}
+}
+
+// Requests remembered with their first result in the entry itself (before
+// the results log) still replay it, and still refuse their id for another
+// request.
+func TestRequestsRememberedWithTheResultInTheEntry(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	build := func(title string) storage.Builder {
+		return func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+			return &tacitv1.Consultation{Id: id, Title: title, Lead: "so-nnmt", State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN}, nil, nil
+		}
+	}
+	key := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "v1-1", Fingerprint: []byte("first")}
+	first, _, err := s.Create(t.Context(), key, build("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRequests)
+		r, ok := parseRequestRecord(b.Get(requestKey(key)))
+		if !ok || r.result == 0 {
+			t.Fatalf("the request was not remembered with its result in the log: %+v", r)
+		}
+		v := append([]byte{requestRecordV1}, binary.BigEndian.AppendUint64(nil, r.id)...)
+		v = append(append(v, fingerprintDigest(key.Fingerprint)...), r.firstResult(tx)...)
+		if err := tx.Bucket(bResults).Delete(u64(r.result)); err != nil {
+			return err
+		}
+		return b.Put(requestKey(key), v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again, replayed, err := s.Create(t.Context(), key, build("second"))
+	if err != nil || !replayed || again.GetId() != first.GetId() || again.GetTitle() != "first" {
+		t.Errorf("replay of an entry holding its result: %v replayed=%v err=%v, want the first result", again, replayed, err)
+	}
+	other := key
+	other.Fingerprint = []byte("something else")
+	if _, _, err := s.Create(t.Context(), other, build("third")); err == nil {
+		t.Error("the id of an entry holding its result was accepted for another request")
+	} else if f, ok := fault.As(err); !ok || f.Reason != storage.ReasonRequestIDReused {
+		t.Errorf("reused id: %v, want %s", err, storage.ReasonRequestIDReused)
 	}
 }
