@@ -39,9 +39,7 @@ func (s ConsultationServer) OpenConsultation(ctx context.Context, req *tacitv1.O
 		if err != nil {
 			return nil, nil, err
 		}
-		events := consultation.Opened(c, id, p.String(), now)
-		notified.add(events)
-		return c, events, nil
+		return c, notified.keep(consultation.Opened(c, id, p.String(), now)), nil
 	})
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.FailedPrecondition {

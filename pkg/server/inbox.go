@@ -75,7 +75,8 @@ type notices struct {
 	agencies map[string]struct{}
 }
 
-func (n *notices) add(events []*tacitv1.AuditEvent) {
+// keep gathers the agencies events notify and returns events.
+func (n *notices) keep(events []*tacitv1.AuditEvent) []*tacitv1.AuditEvent {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, e := range events {
@@ -86,6 +87,7 @@ func (n *notices) add(events []*tacitv1.AuditEvent) {
 			n.agencies[a] = struct{}{}
 		}
 	}
+	return events
 }
 
 // stop ends every watch (on shutdown).

@@ -887,8 +887,8 @@ func TestInboxWriteWakesOnlyTheWatchersItNotifies(t *testing.T) {
 		t.Fatal("two watchers of one agency wait on different channels")
 	}
 	var n notices
-	n.add([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}})
-	n.add([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}}) // the same write made again
+	n.keep([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}})
+	n.keep([]*tacitv1.AuditEvent{{Type: consultation.EventReplied, Notified: []string{"so-nnmt"}}}) // the same write made again
 	h.signal(&n)
 	select {
 	case <-lead:

@@ -122,8 +122,7 @@ func (c *Core) update(ctx context.Context, p pki.Principal, method string, req r
 	var notified notices
 	out, replayed, err := c.store.Update(ctx, id, key, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		events, err := consultation.Change(rec, c.clock.Now(), c.headAt, fn)
-		notified.add(events)
-		return events, err
+		return notified.keep(events), err
 	})
 	if err != nil {
 		return nil, err
@@ -211,9 +210,7 @@ func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
 	for {
 		var notified notices
 		n, more, err := c.store.SweepDue(ctx, now, sweepEntries, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			events := consultation.Sweep(c.rules, rec, now, c.headAt)
-			notified.add(events)
-			return events, nil
+			return notified.keep(consultation.Sweep(c.rules, rec, now, c.headAt)), nil
 		})
 		total += n
 		if n > 0 {

@@ -107,9 +107,10 @@ func Open(dir string, o Options) (*Store, error) {
 	// would stall every write for as long as it reads. Map, at once, far
 	// more than the file holds (address space only; pages are read on
 	// demand) so that remapping is rare.
-	mapSize := minMapSize
+	mapSize, size := minMapSize, int64(0)
 	if fi, err := os.Stat(path); err == nil {
-		mapSize = max(mapSize, 2*fi.Size())
+		size = fi.Size()
+		mapSize = max(mapSize, 2*size)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: int(mapSize)})
 	if err != nil {
@@ -148,10 +149,6 @@ func Open(dir string, o Options) (*Store, error) {
 	s := &Store{db: db, group: committer{db: db}}
 	if found < SchemaVersion {
 		if o.Migrating != nil {
-			var size int64
-			if fi, err := os.Stat(path); err == nil {
-				size = fi.Size()
-			}
 			o.Migrating(found, SchemaVersion, size)
 		}
 		if err := s.migrate(path, found); err != nil {
@@ -367,10 +364,9 @@ func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Cons
 	if !ok {
 		return nil, false, fmt.Errorf("remembered request %q is malformed", k.ID)
 	}
-	first := r.id
-	if (target != 0 && first != target) || (r.digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(r.digest, fingerprintDigest(k.Fingerprint))) {
+	if (target != 0 && r.id != target) || (r.digest != nil && len(k.Fingerprint) > 0 && !bytes.Equal(r.digest, fingerprintDigest(k.Fingerprint))) {
 		return nil, false, &fault.Error{Kind: fault.Invalid, Reason: storage.ReasonRequestIDReused,
-			Message:    fmt.Sprintf("request_id %q was already used by %s for another %s request (on consultation %d); nothing was done: repeat a request exactly to retry it, and give every new request a new request_id", k.ID, k.Principal, k.Method, first),
+			Message:    fmt.Sprintf("request_id %q was already used by %s for another %s request (on consultation %d); nothing was done: repeat a request exactly to retry it, and give every new request a new request_id", k.ID, k.Principal, k.Method, r.id),
 			Violations: []fault.Violation{{Type: storage.ReasonRequestIDReused, Subject: "request_id", Description: fmt.Sprintf("already used for a different %s request", k.Method)}}}
 	}
 	rec := r.firstResult(tx)

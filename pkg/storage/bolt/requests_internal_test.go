@@ -11,21 +11,30 @@ import (
 	"github.com/tacit-gov/tacit/pkg/storage"
 )
 
-// Requests remembered before digests were kept (the id and the result
-// only) still replay, and still refuse their id on another consultation.
-func TestRequestsRememberedWithoutDigest(t *testing.T) {
+// requestsTestStore is an empty store, closed at the end of the test.
+func requestsTestStore(t *testing.T) *Store {
+	t.Helper()
 	s, err := Open(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	build := func(title string) storage.Builder {
-		return func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
-			return &tacitv1.Consultation{Id: id, Title: title, Lead: "so-nnmt", State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN}, nil, nil
-		}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// titled builds an open consultation with the title.
+func titled(title string) storage.Builder {
+	return func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
+		return &tacitv1.Consultation{Id: id, Title: title, Lead: "so-nnmt", State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN}, nil, nil
 	}
+}
+
+// Requests remembered before digests were kept (the id and the result
+// only) still replay, and still refuse their id on another consultation.
+func TestRequestsRememberedWithoutDigest(t *testing.T) {
+	s := requestsTestStore(t)
 	key := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "old-1", Fingerprint: []byte("first")}
-	first, _, err := s.Create(t.Context(), key, build("first"))
+	first, _, err := s.Create(t.Context(), key, titled("first"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +52,12 @@ func TestRequestsRememberedWithoutDigest(t *testing.T) {
 	}
 	other := key
 	other.Fingerprint = []byte("something else") // unknown digest: not compared
-	again, replayed, err := s.Create(t.Context(), other, build("second"))
+	again, replayed, err := s.Create(t.Context(), other, titled("second"))
 	if err != nil || !replayed || again.GetId() != first.GetId() || again.GetTitle() != "first" {
 		t.Errorf("replay of an old entry: %v replayed=%v err=%v, want the first result", again, replayed, err)
 	}
 	ukey := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "Retitle", ID: "old-2"}
-	second, _, err := s.Create(t.Context(), storage.IdempotencyKey{}, build("another"))
+	second, _, err := s.Create(t.Context(), storage.IdempotencyKey{}, titled("another"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +83,9 @@ func TestRequestsRememberedWithoutDigest(t *testing.T) {
 // the results log) still replay it, and still refuse their id for another
 // request.
 func TestRequestsRememberedWithTheResultInTheEntry(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	build := func(title string) storage.Builder {
-		return func(id string) (*tacitv1.Consultation, []*tacitv1.AuditEvent, error) {
-			return &tacitv1.Consultation{Id: id, Title: title, Lead: "so-nnmt", State: tacitv1.ConsultationState_CONSULTATION_STATE_OPEN}, nil, nil
-		}
-	}
+	s := requestsTestStore(t)
 	key := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "v1-1", Fingerprint: []byte("first")}
-	first, _, err := s.Create(t.Context(), key, build("first"))
+	first, _, err := s.Create(t.Context(), key, titled("first"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +104,13 @@ func TestRequestsRememberedWithTheResultInTheEntry(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	again, replayed, err := s.Create(t.Context(), key, build("second"))
+	again, replayed, err := s.Create(t.Context(), key, titled("second"))
 	if err != nil || !replayed || again.GetId() != first.GetId() || again.GetTitle() != "first" {
 		t.Errorf("replay of an entry holding its result: %v replayed=%v err=%v, want the first result", again, replayed, err)
 	}
 	other := key
 	other.Fingerprint = []byte("something else")
-	if _, _, err := s.Create(t.Context(), other, build("third")); err == nil {
+	if _, _, err := s.Create(t.Context(), other, titled("third")); err == nil {
 		t.Error("the id of an entry holding its result was accepted for another request")
 	} else if f, ok := fault.As(err); !ok || f.Reason != storage.ReasonRequestIDReused {
 		t.Errorf("reused id: %v, want %s", err, storage.ReasonRequestIDReused)
