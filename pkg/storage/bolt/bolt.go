@@ -57,8 +57,10 @@ var (
 // SchemaVersion is the layout this code writes. Version 2 added the
 // derived data of auditors and inboxes (figures, running totals, reminder
 // and inbox indexes) that stores of version 1 lack. Version 3 keys the
-// figures by day, then agency (version 2: agency, then day).
-const SchemaVersion = 3
+// figures by day, then agency (version 2: agency, then day). Version 4
+// writes the agency indexes of the trail late, up to a mark (tail.go): a
+// version 3 binary would take them as complete.
+const SchemaVersion = 4
 
 const (
 	roleLead      = 1
@@ -76,6 +78,9 @@ type Options struct {
 	// of an older schema (from), of size bytes: that takes a while on a
 	// large store, and the operator should know why the service is not up.
 	Migrating func(from, to int, size int64)
+	// FoldEvery is how many audit entries the store holds in memory before
+	// it writes their agency indexes (0: DefaultFoldEvery; see tail.go).
+	FoldEvery int
 }
 
 // Store is a storage.Store on one bbolt file.
@@ -83,6 +88,8 @@ type Store struct {
 	db *bolt.DB
 	// group shares durable commits among concurrent writes.
 	group committer
+	// tail holds the agency index entries not yet in their buckets.
+	tail *tail
 	// Migrated says what Open did to bring an older store up to date
 	// (empty when nothing), for the operator's log.
 	Migrated []string
@@ -146,9 +153,13 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, group: committer{db: db}}
+	if o.FoldEvery <= 0 {
+		o.FoldEvery = DefaultFoldEvery
+	}
+	t := newTail(0)
+	s := &Store{db: db, group: committer{db: db, tail: t, foldEvery: uint64(o.FoldEvery)}, tail: t}
 	if found < SchemaVersion {
-		if o.Migrating != nil {
+		if o.Migrating != nil && found < 3 {
 			o.Migrating(found, SchemaVersion, size)
 		}
 		if err := s.migrate(path, found); err != nil {
@@ -156,11 +167,25 @@ func Open(dir string, o Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if err := db.View(t.load); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read the audit trail of %s: %w", path, err)
+	}
 	return s, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the agency index entries held in memory, so that the file
+// is complete on its own, and closes it.
+func (s *Store) Close() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		_, err := s.tail.fold(tx)
+		return err
+	})
+	if errors.Is(err, bolt.ErrDatabaseReadOnly) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		err = nil
+	}
+	return errors.Join(err, s.db.Close())
+}
 
 // DB exposes the handle for tests and tools in this module.
 func (s *Store) DB() *bolt.DB { return s.db }
@@ -255,26 +280,27 @@ func (s *Store) LoadRegistry(ctx context.Context) (fields []*tacitv1.Field, agen
 
 // SaveRegistry implements storage.Store.
 func (s *Store) SaveRegistry(ctx context.Context, fields []*tacitv1.Field, agencies []*tacitv1.Agency, events []*tacitv1.AuditEvent) error {
-	return s.group.alone(func(tx *bolt.Tx) error {
+	return s.group.alone(func(b *txBatch) error {
+		tx := b.tx
 		for _, f := range fields {
-			b, err := marshal(f)
+			v, err := marshal(f)
 			if err != nil {
 				return err
 			}
-			if err := tx.Bucket(bFields).Put([]byte(f.GetCode()), b); err != nil {
+			if err := tx.Bucket(bFields).Put([]byte(f.GetCode()), v); err != nil {
 				return err
 			}
 		}
 		for _, a := range agencies {
-			b, err := marshal(a)
+			v, err := marshal(a)
 			if err != nil {
 				return err
 			}
-			if err := tx.Bucket(bAgencies).Put([]byte(a.GetCode()), b); err != nil {
+			if err := tx.Bucket(bAgencies).Put([]byte(a.GetCode()), v); err != nil {
 				return err
 			}
 		}
-		return appendEvents(tx, events)
+		return b.appendEvents(events)
 	})
 }
 
@@ -841,7 +867,8 @@ func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err err
 // SweepDue implements storage.Store.
 func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, bool, error) {
 	n, more := 0, false
-	err := s.group.alone(func(tx *bolt.Tx) (err error) {
+	err := s.group.alone(func(b *txBatch) (err error) {
+		tx := b.tx
 		end := timeKey(now)
 		var ids idSet
 		var due [][]dueEntry // of ids.list
@@ -862,7 +889,6 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 				taken++
 			}
 		}
-		b := newTxBatch(tx)
 		var dropped int
 		if n, dropped, err = s.mutateAll(b, ids.list, due, mutate); err != nil {
 			return err
@@ -871,7 +897,7 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 		// same entries for the next: say there is no more, lest a caller
 		// loop on them.
 		more = more && n+dropped > 0
-		return b.finish()
+		return nil
 	})
 	return n, more, err
 }
@@ -920,20 +946,17 @@ func (s *Store) CalendarVersion(ctx context.Context) (v string, err error) {
 // RecountDeadlines implements storage.Store.
 func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version string, mutate storage.Mutation, summary func(changed int) []*tacitv1.AuditEvent) (int, error) {
 	n := 0
-	err := s.group.alone(func(tx *bolt.Tx) (err error) {
+	err := s.group.alone(func(b *txBatch) (err error) {
+		tx := b.tx
 		var ids idSet
 		cur := tx.Bucket(bPending).Cursor()
 		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {
 			ids.add(binary.BigEndian.Uint64(k[8:16]))
 		}
-		b := newTxBatch(tx)
 		if n, _, err = s.mutateAll(b, ids.list, nil, mutate); err != nil {
 			return err
 		}
 		if err := b.appendEvents(summary(n)); err != nil {
-			return err
-		}
-		if err := b.finish(); err != nil {
 			return err
 		}
 		return tx.Bucket(bMeta).Put(kCalendar, []byte(version))
@@ -1142,6 +1165,9 @@ type trail struct {
 	meta, audit, byCons, byAgency, inbox *bolt.Bucket
 	seq                                  uint64
 	prev                                 []byte
+	// held, when set, takes the entries' agency index entries in place of
+	// the buckets (see tail.go).
+	held *[]tailEntry
 }
 
 func openTrail(tx *bolt.Tx) *trail {
@@ -1188,6 +1214,11 @@ func (t *trail) append(e *tacitv1.AuditEvent, body eventBody) error {
 			return err
 		}
 	}
+	t.prev = h
+	if t.held != nil {
+		*t.held = append(*t.held, entryOf(seq, e))
+		return nil
+	}
 	for _, a := range eventAgencies(e) {
 		if err := t.byAgency.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
 			return err
@@ -1198,7 +1229,6 @@ func (t *trail) append(e *tacitv1.AuditEvent, body eventBody) error {
 			return err
 		}
 	}
-	t.prev = h
 	return nil
 }
 
@@ -1255,17 +1285,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv
 				return seq, true
 			}
 		case q.Agency != "":
-			prefix := append([]byte(q.Agency), 0)
-			cur := tx.Bucket(bAuditAgency).Cursor()
-			k, _ := cur.Seek(concat(prefix, u64(after+1)))
-			next = func() (uint64, bool) {
-				if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
-					return 0, false
-				}
-				seq := binary.BigEndian.Uint64(k[len(prefix):])
-				k, _ = cur.Next()
-				return seq, true
-			}
+			next = s.tail.seqs(tx, bAuditAgency, q.Agency, after)
 		default:
 			seq := after
 			next = func() (uint64, bool) {
@@ -1303,12 +1323,15 @@ func (s *Store) ListInbox(ctx context.Context, agency string, afterSeq uint64, l
 		return nil, nil
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(agency), 0)
 		audit := tx.Bucket(bAudit)
-		cur := tx.Bucket(bInbox).Cursor()
-		for k, _ := cur.Seek(concat(prefix, u64(afterSeq+1))); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < limit; k, _ = cur.Next() {
+		next := s.tail.seqs(tx, bInbox, agency, afterSeq)
+		for len(out) < limit {
+			seq, ok := next()
+			if !ok {
+				return nil
+			}
 			e := &tacitv1.AuditEvent{}
-			if err := unmarshal(audit.Get(k[len(prefix):]), e); err != nil {
+			if err := unmarshal(audit.Get(u64(seq)), e); err != nil {
 				return err
 			}
 			out = append(out, e)

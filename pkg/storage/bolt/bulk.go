@@ -46,12 +46,17 @@ func (s *Store) NewLoader(batch int) (*Loader, error) {
 		batch = DefaultLoadBatch
 	}
 	l := &Loader{s: s, batch: batch, noSync: s.db.NoSync}
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	// The loader indexes its entries as it writes them, and marks the
+	// indexes complete: first write those the store holds in memory.
+	var mark uint64
+	if err := s.db.Update(func(tx *bolt.Tx) (err error) {
 		l.seq = tx.Bucket(bConsultations).Sequence()
-		return nil
+		mark, err = s.tail.fold(tx)
+		return err
 	}); err != nil {
 		return nil, err
 	}
+	s.tail.trim(mark)
 	l.maxID = l.seq
 	s.db.NoSync = true
 	return l, nil
@@ -140,6 +145,10 @@ func (l *Loader) Flush() error {
 	tx := l.tx
 	l.tx = nil
 	if err := l.stats.apply(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := markIndexed(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

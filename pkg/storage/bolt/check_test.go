@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"bytes"
 	"encoding/binary"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,35 @@ func replyAt(agency string, now time.Time) storage.Mutation {
 // registry import.
 func consistentStore(t *testing.T) *bolt.Store {
 	t.Helper()
-	ctx := t.Context()
 	s := open(t, t.TempDir())
+	writeHistory(t, s)
+	// Closing writes the agency index entries held in memory (Check
+	// compares those in the file); the store opened again reads none back.
+	dir := filepath.Dir(s.DB().Path())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+
+	// The store really has entries in every index Check compares.
+	if err := s.DB().View(func(tx *bbolt.Tx) error {
+		for _, b := range []string{"consultations", "pending", "reminders", "deemed", "deemed_time", "deemed_lead", "party", "requests",
+			"results", "audit", "audit_consultation", "audit_agency", "inbox", "stats", "stats_pending"} {
+			if k, _ := tx.Bucket([]byte(b)).Cursor().First(); k == nil {
+				t.Errorf("the test store has nothing in bucket %s", b)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeHistory makes, in s, the writes consistentStore describes.
+func writeHistory(t *testing.T, s *bolt.Store) {
+	t.Helper()
+	ctx := t.Context()
 	if err := s.SaveRegistry(ctx, []*tacitv1.Field{{Code: "land", Name: "Đất đai"}}, nil,
 		[]*tacitv1.AuditEvent{{EventTime: ts(opened), Actor: "admin", Type: "REGISTRY_IMPORTED"}}); err != nil {
 		t.Fatal(err)
@@ -129,20 +157,6 @@ func consistentStore(t *testing.T) *bolt.Store {
 	if err := s.RecordRejection(ctx, "so-nnmt", []*tacitv1.AuditEvent{{EventTime: ts(opened), Actor: "agency:so-nnmt", Type: consultation.EventOpenRejected}}); err != nil {
 		t.Fatal(err)
 	}
-
-	// The store really has entries in every index Check compares.
-	if err := s.DB().View(func(tx *bbolt.Tx) error {
-		for _, b := range []string{"consultations", "pending", "reminders", "deemed", "deemed_time", "deemed_lead", "party", "requests",
-			"results", "audit", "audit_consultation", "audit_agency", "inbox", "stats", "stats_pending"} {
-			if k, _ := tx.Bucket([]byte(b)).Cursor().First(); k == nil {
-				t.Errorf("the test store has nothing in bucket %s", b)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func mustCheck(t *testing.T, s *bolt.Store) []string {

@@ -20,18 +20,24 @@ const maxGroup = 1000
 // writes are shared by every write that queued behind the previous one,
 // where Batch splits them into one commit per timer window.
 type committer struct {
-	db      *bolt.DB
-	mu      sync.Mutex
-	queue   []*groupCall
-	running bool
+	db *bolt.DB
+	// tail, when set, takes the agency index entries of every commit's
+	// audit entries, and foldEvery of them gathered are written to the
+	// buckets in a commit of their own (tail.go).
+	tail      *tail
+	foldEvery uint64
+	mu        sync.Mutex
+	queue     []*groupCall
+	running   bool
 	// commits and writes count the durable commits and the writes they
 	// carried, for the operator (Counts).
 	commits, writes atomic.Int64
 }
 
 type groupCall struct {
-	fn   func(*txBatch) error
-	done chan error
+	fn    func(*txBatch) error
+	done  chan error
+	alone bool // commits without others
 }
 
 // do runs fn in a commit shared with the writes queued with it and returns
@@ -40,7 +46,18 @@ type groupCall struct {
 // affected by an earlier, rolled-back run; an error of fn is returned to
 // its caller alone, and nothing fn wrote is kept.
 func (c *committer) do(fn func(*txBatch) error) error {
-	call := &groupCall{fn: fn, done: make(chan error, 1)}
+	return c.enqueue(&groupCall{fn: fn, done: make(chan error, 1)})
+}
+
+// alone runs fn in a durable commit of its own, counted with the shared
+// ones: for a write that is a batch itself (a sweep) or rare (the
+// registry). It is queued with the shared ones, so that every commit of
+// the trail is made, in order, by the one writer.
+func (c *committer) alone(fn func(*txBatch) error) error {
+	return c.enqueue(&groupCall{fn: fn, done: make(chan error, 1), alone: true})
+}
+
+func (c *committer) enqueue(call *groupCall) error {
 	c.mu.Lock()
 	c.queue = append(c.queue, call)
 	if !c.running {
@@ -51,26 +68,18 @@ func (c *committer) do(fn func(*txBatch) error) error {
 	return <-call.done
 }
 
-// alone runs fn in a durable commit of its own, counted with the shared
-// ones: for a write that is a batch itself (a sweep) or rare (the
-// registry), which bbolt's lock orders with the shared commits.
-func (c *committer) alone(fn func(*bolt.Tx) error) error {
-	err := c.db.Update(fn)
-	if err == nil {
-		c.commits.Add(1)
-		c.writes.Add(1)
-	}
-	return err
-}
-
 // run commits the queue, group after group, until it is empty.
 func (c *committer) run() {
 	for {
 		c.mu.Lock()
-		group := c.queue
-		if len(group) > maxGroup {
-			group = group[:maxGroup:maxGroup]
+		n := min(len(c.queue), maxGroup)
+		for i, call := range c.queue[:n] {
+			if call.alone {
+				n = max(i, 1) // the calls before it, or it alone
+				break
+			}
 		}
+		group := c.queue[:n:n]
 		c.queue = c.queue[len(group):]
 		if len(group) == 0 {
 			c.queue = nil
@@ -89,8 +98,10 @@ func (c *committer) commit(group []*groupCall) {
 	for len(group) > 0 {
 		failed := -1
 		var failure error
+		var b *txBatch
 		err := c.db.Update(func(tx *bolt.Tx) error {
-			b := newTxBatch(tx)
+			b = newTxBatch(tx)
+			b.deferIndex = c.tail != nil
 			for i, call := range group {
 				if err := safely(call.fn, b); err != nil {
 					failed, failure = i, err
@@ -103,6 +114,10 @@ func (c *committer) commit(group []*groupCall) {
 			if err == nil {
 				c.commits.Add(1)
 				c.writes.Add(int64(len(group)))
+				if c.tail != nil {
+					c.tail.add(b.held)
+					c.maybeFold()
+				}
 			}
 			for _, call := range group {
 				call.done <- err
@@ -112,6 +127,23 @@ func (c *committer) commit(group []*groupCall) {
 		group[failed].done <- failure
 		group = append(group[:failed:failed], group[failed+1:]...)
 	}
+}
+
+// maybeFold writes the tail's entries to the buckets once foldEvery have
+// gathered. A fold that fails leaves them in the tail, for the next.
+func (c *committer) maybeFold() {
+	if c.tail == nil || c.tail.held() < c.foldEvery {
+		return
+	}
+	var mark uint64
+	if err := c.db.Update(func(tx *bolt.Tx) (err error) {
+		mark, err = c.tail.fold(tx)
+		return err
+	}); err != nil {
+		return
+	}
+	c.commits.Add(1)
+	c.tail.trim(mark)
 }
 
 // safely runs fn, turning a panic into an error (as Batch does) so that
@@ -133,6 +165,10 @@ type txBatch struct {
 	tx    *bolt.Tx
 	stats *statsDelta // nil: no figures
 	trail *trail      // opened by the first write with events
+	// deferIndex: the agency index entries of the audit entries go to held,
+	// for the tail, not to the buckets.
+	deferIndex bool
+	held       []tailEntry
 }
 
 func newTxBatch(tx *bolt.Tx) *txBatch { return &txBatch{tx: tx, stats: newStatsDelta()} }
@@ -153,6 +189,9 @@ func (b *txBatch) appendEvents(events []*tacitv1.AuditEvent) error {
 func (b *txBatch) appendEncoded(events []*tacitv1.AuditEvent, bodies []eventBody) error {
 	if len(events) > 0 && b.trail == nil {
 		b.trail = openTrail(b.tx)
+		if b.deferIndex {
+			b.trail.held = &b.held
+		}
 	}
 	for i, e := range events {
 		if err := b.trail.append(e, bodies[i]); err != nil {

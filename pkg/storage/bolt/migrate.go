@@ -20,6 +20,21 @@ var derived = [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, 
 // migrate brings a store written by an older tacit to SchemaVersion, after
 // copying the file next to it, so an operator can always go back.
 func (s *Store) migrate(path string, from int) error {
+	if from == 3 {
+		// Version 4 only adds the index mark, at the head: nothing is
+		// rewritten, and a copy would only take the time of one.
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if err := markIndexed(tx); err != nil {
+				return err
+			}
+			return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s from schema 3 to %d: %w (the file is unchanged)", path, SchemaVersion, err)
+		}
+		s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema 3 to %d: the agency indexes of the audit trail are marked complete up to its head", SchemaVersion))
+		return nil
+	}
 	backup := fmt.Sprintf("%s.schema-%d.%s.bak", path, from, time.Now().UTC().Format("20060102T150405Z"))
 	if err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil {
 		return fmt.Errorf("back up %s before migrating it: %w (nothing was changed)", path, err)
@@ -35,6 +50,9 @@ func (s *Store) migrate(path string, from int) error {
 			if err := rekeyFigures(tx); err != nil {
 				return err
 			}
+		}
+		if err := markIndexed(tx); err != nil {
+			return err
 		}
 		return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
 	})

@@ -1,0 +1,109 @@
+package bolt
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
+
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+)
+
+// rejections writes n refused openings of lead, each notified to so-y-te.
+func rejections(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for range n {
+		e := &tacitv1.AuditEvent{Actor: "agency:so-nnmt", Type: "OPEN_REJECTED", Notified: []string{"so-y-te"}}
+		if err := s.RecordRejection(t.Context(), "so-nnmt", []*tacitv1.AuditEvent{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func collect(next func() (uint64, bool)) []uint64 {
+	var out []uint64
+	for seq, ok := next(); ok; seq, ok = next() {
+		out = append(out, seq)
+	}
+	return out
+}
+
+// A read transaction sees the agency indexes as of its start, whatever the
+// tail does meanwhile: entries folded into the buckets and forgotten by
+// the tail after it began are read from the trail, and entries committed
+// after it began are not seen.
+func TestTailReadsAsOfTheTransaction(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{FoldEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rejections(t, s, 5)
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	want := []uint64{1, 2, 3, 4, 5}
+	for _, ix := range [][]byte{bAuditAgency, bInbox} {
+		agency := map[string]string{string(bAuditAgency): "so-nnmt", string(bInbox): "so-y-te"}[string(ix)]
+		if got := collect(s.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
+			t.Fatalf("%s of %s before anything else = %v, want %v", ix, agency, got, want)
+		}
+	}
+
+	// Folded and trimmed after tx began, then two more written.
+	var mark uint64
+	if err := s.db.Update(func(tx *bolt.Tx) (err error) {
+		mark, err = s.tail.fold(tx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.tail.trim(mark)
+	if mark != 5 || s.tail.held() != 0 {
+		t.Fatalf("fold: mark %d, %d held; want 5, 0", mark, s.tail.held())
+	}
+	rejections(t, s, 2)
+	for _, ix := range [][]byte{bAuditAgency, bInbox} {
+		agency := map[string]string{string(bAuditAgency): "so-nnmt", string(bInbox): "so-y-te"}[string(ix)]
+		if got := collect(s.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
+			t.Errorf("%s of %s, read in the transaction begun before the fold = %v, want %v", ix, agency, got, want)
+		}
+		if got := collect(s.tail.seqs(tx, ix, agency, 3)); !slices.Equal(got, want[3:]) {
+			t.Errorf("%s of %s after 3, in that transaction = %v, want %v", ix, agency, got, want[3:])
+		}
+	}
+	if err := s.db.View(func(now *bolt.Tx) error {
+		if got, want := collect(s.tail.seqs(now, bInbox, "so-y-te", 0)), []uint64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(got, want) {
+			t.Errorf("inbox of so-y-te now = %v, want %v", got, want)
+		}
+		// A tail that covers nothing (as when commits bypassed it) reads
+		// the same from the trail.
+		if diff := cmp.Diff(collect(s.tail.seqs(now, bInbox, "so-y-te", 2)), collect(newTail(0).seqs(now, bInbox, "so-y-te", 2))); diff != "" {
+			t.Errorf("an empty tail reads otherwise (-tail +empty):\n%s", diff)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A commit whose audit entries do not follow the tail's last (written
+// around it) starts the tail anew, and reads fill the gap from the trail.
+func TestTailStartsAnewAfterAGap(t *testing.T) {
+	tl := newTail(0)
+	tl.add([]tailEntry{{seq: 1, agencies: []string{"a"}}, {seq: 2, notified: []string{"a"}}})
+	tl.add([]tailEntry{{seq: 5, agencies: []string{"a"}}})
+	if tl.from != 5 || tl.top != 5 || tl.held() != 1 {
+		t.Fatalf("after a gap: from %d top %d held %d, want 5 5 1", tl.from, tl.top, tl.held())
+	}
+	if sp := tl.span(bAuditAgency, "a", 1, 9); !slices.Equal(sp.seqs, []uint64{5}) {
+		t.Errorf("span = %+v, want only 5", sp)
+	}
+	tl.trim(7)
+	if tl.held() != 0 || tl.from != 8 {
+		t.Errorf("trimmed past its top: from %d, held %d; want 8, 0", tl.from, tl.held())
+	}
+}
