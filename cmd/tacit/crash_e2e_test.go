@@ -486,6 +486,11 @@ func crashVerify(t *testing.T, srv *tacitServer, data string, l *crashLedger, fi
 		t.Errorf("VerifyAuditLog = %v, want intact", v)
 	}
 
+	// The trail by agency, as each agency's systems read it: the entries
+	// of the last commits before a kill are indexed by agency in memory
+	// only, rebuilt from the trail at the restart.
+	crashEventsByAgency(t, ctx, clients["auditor:auditor"])
+
 	// 4. A graceful stop, then the indexes against the records, and what
 	// was stored without acknowledgement.
 	if code := srv.Stop(); code != 0 {
@@ -504,6 +509,68 @@ func crashVerify(t *testing.T, srv *tacitServer, data string, l *crashLedger, fi
 		t.Errorf("bolt Check: %s", p)
 	}
 	crashUnacknowledged(t, ctx, st, l)
+}
+
+// crashEventsByAgency compares, for each agency of the test, the audit
+// entries listed by agency with those the whole trail names it in.
+func crashEventsByAgency(t *testing.T, ctx context.Context, auditor *grpcClients) {
+	t.Helper()
+	// The sweeper may append meanwhile: compare up to the trail's head as
+	// first listed.
+	var head uint64
+	list := func(agency string) []uint64 {
+		var out []uint64
+		tok := ""
+		for {
+			res, err := auditor.audit.ListEvents(ctx, &tacitv1.ListEventsRequest{Agency: agency, PageSize: 1000, PageToken: tok})
+			if err != nil {
+				t.Fatalf("ListEvents (agency %q): %v", agency, err)
+			}
+			for _, e := range res.GetEvents() {
+				if e.GetSequence() <= head {
+					out = append(out, e.GetSequence())
+				}
+			}
+			if tok = res.GetNextPageToken(); tok == "" {
+				return out
+			}
+		}
+	}
+	var trail []*tacitv1.AuditEvent
+	for tok := ""; ; {
+		res, err := auditor.audit.ListEvents(ctx, &tacitv1.ListEventsRequest{PageSize: 1000, PageToken: tok})
+		if err != nil {
+			t.Fatalf("ListEvents: %v", err)
+		}
+		trail = append(trail, res.GetEvents()...)
+		if tok = res.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	if len(trail) == 0 {
+		t.Fatal("the audit trail is empty")
+	}
+	head = trail[len(trail)-1].GetSequence()
+	for _, a := range []string{"so-nnmt", "so-tai-chinh", "so-xay-dung", "so-tu-phap"} {
+		var want []uint64
+		for _, e := range trail {
+			if e.GetAgency() == a || e.GetActor() == "agency:"+a {
+				want = append(want, e.GetSequence())
+			}
+		}
+		if got := list(a); !slices.Equal(got, want) {
+			t.Errorf("audit entries listed for %s: %d, the trail names it in %d (first differing at %d)", a, len(got), len(want), firstDiff(got, want))
+		}
+	}
+}
+
+func firstDiff(a, b []uint64) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
 
 // parallel runs jobs on 8 goroutines and reports the messages they return.
