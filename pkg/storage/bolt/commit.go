@@ -116,11 +116,14 @@ func (c *committer) commit(group []*groupCall) {
 				c.writes.Add(int64(len(group)))
 				if c.tail != nil {
 					c.tail.add(b.held)
-					c.maybeFold()
 				}
 			}
 			for _, call := range group {
 				call.done <- err
+			}
+			if err == nil {
+				// After the answers: the fold delays the next group, not this.
+				c.maybeFold()
 			}
 			return
 		}
