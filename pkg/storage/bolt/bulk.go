@@ -46,17 +46,12 @@ func (s *Store) NewLoader(batch int) (*Loader, error) {
 		batch = DefaultLoadBatch
 	}
 	l := &Loader{s: s, batch: batch, noSync: s.db.NoSync}
-	// The loader indexes its entries as it writes them, and marks the
-	// indexes complete: first write those the store holds in memory.
-	var mark uint64
-	if err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	if err := s.db.View(func(tx *bolt.Tx) error {
 		l.seq = tx.Bucket(bConsultations).Sequence()
-		mark, err = s.tail.fold(tx)
-		return err
+		return nil
 	}); err != nil {
 		return nil, err
 	}
-	s.tail.trim(mark)
 	l.maxID = l.seq
 	s.db.NoSync = true
 	return l, nil
@@ -69,6 +64,13 @@ func (l *Loader) begin() error {
 	}
 	tx, err := l.s.db.Begin(true)
 	if err != nil {
+		return err
+	}
+	// The loader indexes its entries as it writes them and marks the
+	// indexes complete at its commit: first write, in its transaction, those
+	// the store holds in memory (writes made between the loader's commits).
+	if _, err := l.s.tail.fold(tx); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
 	// The trail and the indexes of its entries by agency are appended in
@@ -152,7 +154,12 @@ func (l *Loader) Flush() error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	mark, _ := indexMark(tx)
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	l.s.tail.trim(mark)
+	return nil
 }
 
 // Close commits what is left, sets the consultations' sequence to the

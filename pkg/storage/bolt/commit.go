@@ -26,6 +26,7 @@ type committer struct {
 	// buckets in a commit of their own (tail.go).
 	tail      *tail
 	foldEvery uint64
+	foldAt    uint64 // held entries at which the next fold runs (0: foldEvery)
 	mu        sync.Mutex
 	queue     []*groupCall
 	running   bool
@@ -133,9 +134,14 @@ func (c *committer) commit(group []*groupCall) {
 }
 
 // maybeFold writes the tail's entries to the buckets once foldEvery have
-// gathered. A fold that fails leaves them in the tail, for the next.
+// gathered. A fold that fails (the disk) leaves them in the tail, where
+// reads find them, and is tried again once foldEvery more have gathered.
 func (c *committer) maybeFold() {
-	if c.tail == nil || c.tail.held() < c.foldEvery {
+	if c.tail == nil {
+		return
+	}
+	held := c.tail.held()
+	if held < max(c.foldEvery, c.foldAt) {
 		return
 	}
 	var mark uint64
@@ -143,8 +149,10 @@ func (c *committer) maybeFold() {
 		mark, err = c.tail.fold(tx)
 		return err
 	}); err != nil {
+		c.foldAt = held + c.foldEvery
 		return
 	}
+	c.foldAt = 0
 	c.commits.Add(1)
 	c.tail.trim(mark)
 }

@@ -48,7 +48,9 @@ type tailEntry struct {
 }
 
 func entryOf(seq uint64, e *tacitv1.AuditEvent) tailEntry {
-	return tailEntry{seq: seq, agencies: eventAgencies(e), notified: e.GetNotified()}
+	// Each agency once, as the bucket's keys would hold it.
+	notified := slices.Compact(slices.Sorted(slices.Values(e.GetNotified())))
+	return tailEntry{seq: seq, agencies: eventAgencies(e), notified: notified}
 }
 
 // tail holds the agency index entries of the audit entries from..top.
@@ -247,8 +249,8 @@ func (t *tail) fold(tx *bolt.Tx) (uint64, error) {
 				continue
 			}
 			e := &tacitv1.AuditEvent{}
-			if err := unmarshal(v, e); err != nil {
-				return fmt.Errorf("audit entry %d: %w", seq, err)
+			if proto.Unmarshal(v, e) != nil {
+				continue // VerifyAudit and Check report it
 			}
 			add(entryOf(seq, e))
 		}
@@ -321,8 +323,10 @@ func (t *tail) load(tx *bolt.Tx) error {
 			continue
 		}
 		e := &tacitv1.AuditEvent{}
-		if err := unmarshal(v, e); err != nil {
-			return fmt.Errorf("audit entry %d: %w", seq, err)
+		if proto.Unmarshal(v, e) != nil {
+			// Unreadable, it indexes nothing (as readers find it); the
+			// store still opens, for VerifyAudit and Check to report it.
+			continue
 		}
 		entries = append(entries, entryOf(seq, e))
 	}

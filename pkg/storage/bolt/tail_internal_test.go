@@ -107,3 +107,11 @@ func TestTailStartsAnewAfterAGap(t *testing.T) {
 		t.Errorf("trimmed past its top: from %d, held %d; want 8, 0", tl.from, tl.held())
 	}
 }
+
+// An event that names an agency twice indexes it once, held or written.
+func TestTailIndexesAnAgencyOnce(t *testing.T) {
+	e := entryOf(7, &tacitv1.AuditEvent{Agency: "x", Actor: "agency:x", Notified: []string{"y", "x", "y"}})
+	if !slices.Equal(e.agencies, []string{"x"}) || !slices.Equal(e.notified, []string{"x", "y"}) {
+		t.Errorf("entryOf = %+v, want agencies [x], notified [x y]", e)
+	}
+}

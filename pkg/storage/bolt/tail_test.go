@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	bbolt "go.etcd.io/bbolt"
 
+	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 	"github.com/tacit-gov/tacit/pkg/storage"
 	"github.com/tacit-gov/tacit/pkg/storage/bolt"
 )
@@ -214,4 +215,94 @@ func u64be(v uint64) []byte {
 		v >>= 8
 	}
 	return b
+}
+
+// Writes made through the store while a bulk load is under way (between
+// the loader's commits) are indexed by agency like any: the loader, which
+// marks the indexes complete as it commits, first writes those the store
+// holds in memory.
+func TestLoaderKeepsTheIndexEntriesOfWritesBetweenItsCommits(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := bolt.Open(dir, bolt.Options{FoldEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.NewLoader(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(actor string) []*tacitv1.AuditEvent {
+		return []*tacitv1.AuditEvent{{EventTime: ts(opened), Actor: actor, Type: "REGISTRY_IMPORTED", Notified: []string{"so-y-te"}}}
+	}
+	if err := l.Events(event("agency:so-nnmt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRegistry(ctx, nil, nil, event("agency:so-nnmt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Events(event("agency:so-nnmt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := agencyReads{Party: []uint64{1, 2, 3}, Inbox: []uint64{1, 2, 3}}
+	if got := readAgencies(t, s)["so-nnmt"].Party; !slices.Equal(got, want.Party) {
+		t.Errorf("so-nnmt's entries after the load = %v, want %v", got, want.Party)
+	}
+	if got := readAgencies(t, s)["so-y-te"].Inbox; !slices.Equal(got, want.Inbox) {
+		t.Errorf("so-y-te's inbox after the load = %v, want %v", got, want.Inbox)
+	}
+	if p := mustCheck(t, s); len(p) != 0 {
+		t.Errorf("Check after the load:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// A store whose trail has an unreadable entry among those whose agency
+// indexes are not yet written still opens, so that VerifyAudit can say
+// which entry is broken; the entry indexes nothing.
+func TestStoreWithAnUnreadableRecentAuditEntryOpens(t *testing.T) {
+	s, err := bolt.Open(t.TempDir(), bolt.Options{FoldEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	writeHistory(t, s)
+	// A copy of the live file, whose agency indexes are all unwritten; its
+	// entry 2 damaged.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tacit.db")
+	if err := s.DB().View(func(tx *bbolt.Tx) error { return tx.CopyFile(path, 0o600) }); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("audit")).Put(u64be(2), []byte{0xff, 0xff, 0xff})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	c, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		t.Fatalf("opening a store with a damaged recent audit entry: %v", err)
+	}
+	defer c.Close()
+	v, err := c.VerifyAudit(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Intact || v.FirstBroken != 2 {
+		t.Errorf("VerifyAudit = %+v, want entry 2 reported broken", v)
+	}
+	if len(readAgencies(t, c)["so-y-te"].Inbox) == 0 {
+		t.Error("so-y-te's inbox is empty: the other entries must still be read")
+	}
 }
