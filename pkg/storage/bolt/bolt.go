@@ -88,8 +88,6 @@ type Store struct {
 	db *bolt.DB
 	// group shares durable commits among concurrent writes.
 	group committer
-	// tail holds the agency index entries not yet in their buckets.
-	tail *tail
 	// Migrated says what Open did to bring an older store up to date
 	// (empty when nothing), for the operator's log.
 	Migrated []string
@@ -157,7 +155,7 @@ func Open(dir string, o Options) (*Store, error) {
 		o.FoldEvery = DefaultFoldEvery
 	}
 	t := newTail(0)
-	s := &Store{db: db, group: committer{db: db, tail: t, foldEvery: uint64(o.FoldEvery)}, tail: t}
+	s := &Store{db: db, group: committer{db: db, tail: t, foldEvery: uint64(o.FoldEvery)}}
 	if found < SchemaVersion {
 		if o.Migrating != nil && found < 3 {
 			o.Migrating(found, SchemaVersion, size)
@@ -167,7 +165,7 @@ func Open(dir string, o Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := db.View(t.load); err != nil {
+	if err := db.View(func(tx *bolt.Tx) error { t.load(tx); return nil }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read the audit trail of %s: %w", path, err)
 	}
@@ -178,7 +176,7 @@ func Open(dir string, o Options) (*Store, error) {
 // is complete on its own, and closes it.
 func (s *Store) Close() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		_, err := s.tail.fold(tx)
+		_, err := s.group.tail.fold(tx)
 		return err
 	})
 	if errors.Is(err, bolt.ErrDatabaseReadOnly) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
@@ -1285,7 +1283,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) ([]*tacitv
 				return seq, true
 			}
 		case q.Agency != "":
-			next = s.tail.seqs(tx, bAuditAgency, q.Agency, after)
+			next = s.group.tail.seqs(tx, bAuditAgency, q.Agency, after)
 		default:
 			seq := after
 			next = func() (uint64, bool) {
@@ -1324,7 +1322,7 @@ func (s *Store) ListInbox(ctx context.Context, agency string, afterSeq uint64, l
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		audit := tx.Bucket(bAudit)
-		next := s.tail.seqs(tx, bInbox, agency, afterSeq)
+		next := s.group.tail.seqs(tx, bInbox, agency, afterSeq)
 		for len(out) < limit {
 			seq, ok := next()
 			if !ok {

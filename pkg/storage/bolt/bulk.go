@@ -69,7 +69,7 @@ func (l *Loader) begin() error {
 	// The loader indexes its entries as it writes them and marks the
 	// indexes complete at its commit: first write, in its transaction, those
 	// the store holds in memory (writes made between the loader's commits).
-	if _, err := l.s.tail.fold(tx); err != nil {
+	if _, err := l.s.group.tail.fold(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -150,15 +150,15 @@ func (l *Loader) Flush() error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := markIndexed(tx); err != nil {
+	mark, err := markIndexed(tx)
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	mark, _ := indexMark(tx)
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	l.s.tail.trim(mark)
+	l.s.group.tail.trim(mark)
 	return nil
 }
 

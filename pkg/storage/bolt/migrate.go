@@ -24,7 +24,7 @@ func (s *Store) migrate(path string, from int) error {
 		// Version 4 only adds the index mark, at the head: nothing is
 		// rewritten, and a copy would only take the time of one.
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			if err := markIndexed(tx); err != nil {
+			if _, err := markIndexed(tx); err != nil {
 				return err
 			}
 			return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
@@ -51,7 +51,7 @@ func (s *Store) migrate(path string, from int) error {
 				return err
 			}
 		}
-		if err := markIndexed(tx); err != nil {
+		if _, err := markIndexed(tx); err != nil {
 			return err
 		}
 		return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))

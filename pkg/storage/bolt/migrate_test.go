@@ -194,20 +194,13 @@ func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Make it look like schema 3: no mark.
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	editFile(t, path, func(tx *bbolt.Tx) error {
 		meta := tx.Bucket([]byte("meta"))
 		if err := meta.Delete([]byte("indexed")); err != nil {
 			return err
 		}
 		return meta.Put([]byte("schema"), []byte("3"))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	})
 
 	m, err := bolt.Open(filepath.Dir(path), bolt.Options{Migrating: func(from, to int, size int64) {
 		t.Errorf("told of a long migration from %d to %d", from, to)

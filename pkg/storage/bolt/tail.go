@@ -53,16 +53,75 @@ func entryOf(seq uint64, e *tacitv1.AuditEvent) tailEntry {
 	return tailEntry{seq: seq, agencies: eventAgencies(e), notified: notified}
 }
 
+// names are the agencies under which e goes in index ix.
+func (e tailEntry) names(ix []byte) []string {
+	if bytes.Equal(ix, bInbox) {
+		return e.notified
+	}
+	return e.agencies
+}
+
+// readTrail reads the agency index entries of the audit entries lo..hi
+// from the trail. An unreadable entry indexes nothing (as every reader
+// finds it); VerifyAudit and Check report it.
+func readTrail(tx *bolt.Tx, lo, hi uint64) []tailEntry {
+	audit := tx.Bucket(bAudit)
+	var out []tailEntry
+	for seq := lo; seq <= hi; seq++ {
+		e := &tacitv1.AuditEvent{}
+		if v := audit.Get(u64(seq)); v != nil && proto.Unmarshal(v, e) == nil {
+			out = append(out, entryOf(seq, e))
+		}
+	}
+	return out
+}
+
+// index is one agency index: agency -> sequences, ascending.
+type index map[string][]uint64
+
+// add indexes entries, in sequence order, as ix does.
+func (x index) add(ix []byte, entries []tailEntry) {
+	for _, e := range entries {
+		for _, a := range e.names(ix) {
+			x[a] = append(x[a], e.seq)
+		}
+	}
+}
+
+// within is a copy of x with only the sequences lo..hi.
+func (x index) within(lo, hi uint64) index {
+	out := index{}
+	for a, seqs := range x {
+		if s := between(seqs, lo, hi); len(s) > 0 {
+			out[a] = slices.Clone(s)
+		}
+	}
+	return out
+}
+
+// between is the part lo..hi of ascending seqs.
+func between(seqs []uint64, lo, hi uint64) []uint64 {
+	i, _ := slices.BinarySearch(seqs, lo)
+	j, _ := slices.BinarySearch(seqs, hi+1)
+	return seqs[i:max(i, j)]
+}
+
 // tail holds the agency index entries of the audit entries from..top.
 type tail struct {
-	mu        sync.RWMutex
-	from, top uint64              // from == top+1: none held
-	agency    map[string][]uint64 // agency -> sequences, ascending
-	inbox     map[string][]uint64
+	mu            sync.RWMutex
+	from, top     uint64 // from == top+1: none held
+	agency, inbox index
 }
 
 func newTail(mark uint64) *tail {
-	return &tail{from: mark + 1, top: mark, agency: map[string][]uint64{}, inbox: map[string][]uint64{}}
+	return &tail{from: mark + 1, top: mark, agency: index{}, inbox: index{}}
+}
+
+func (t *tail) index(ix []byte) index {
+	if bytes.Equal(ix, bInbox) {
+		return t.inbox
+	}
+	return t.agency
 }
 
 // held is how many audit entries the tail covers.
@@ -70,6 +129,17 @@ func (t *tail) held() uint64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return t.top + 1 - t.from
+}
+
+// covered is the part of lo..hi the tail covers: from > top when none
+// (then from-1 = hi, so that lo..from-1 is all of lo..hi). The caller
+// holds mu.
+func (t *tail) covered(lo, hi uint64) (from, top uint64) {
+	from, top = max(t.from, lo), min(t.top, hi)
+	if from > top {
+		return hi + 1, hi
+	}
+	return from, top
 }
 
 // add takes the entries of a commit, in sequence order. Entries that do
@@ -82,19 +152,13 @@ func (t *tail) add(entries []tailEntry) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if entries[0].seq != t.top+1 {
-		t.from, t.top = entries[0].seq, entries[0].seq-1
+		t.from = entries[0].seq
 		clear(t.agency)
 		clear(t.inbox)
 	}
-	for _, e := range entries {
-		for _, a := range e.agencies {
-			t.agency[a] = append(t.agency[a], e.seq)
-		}
-		for _, a := range e.notified {
-			t.inbox[a] = append(t.inbox[a], e.seq)
-		}
-		t.top = e.seq
-	}
+	t.agency.add(bAuditAgency, entries)
+	t.inbox.add(bInbox, entries)
+	t.top = entries[len(entries)-1].seq
 }
 
 // trim forgets the entries up to mark, now in the buckets.
@@ -104,37 +168,22 @@ func (t *tail) trim(mark uint64) {
 	if mark < t.from {
 		return
 	}
-	for _, m := range []map[string][]uint64{t.agency, t.inbox} {
-		for a, seqs := range m {
-			i, _ := slices.BinarySearch(seqs, mark+1)
-			if i == len(seqs) {
-				delete(m, a)
-			} else {
-				m[a] = slices.Clone(seqs[i:])
-			}
-		}
-	}
+	t.agency, t.inbox = t.agency.within(mark+1, t.top), t.inbox.within(mark+1, t.top)
 	t.from = mark + 1
 	t.top = max(t.top, mark)
 }
 
 // span is what the tail holds of one agency in one index, lo..hi.
 type span struct {
-	from, top uint64   // the sequences the tail covered
-	seqs      []uint64 // of them, the agency's, within lo..hi
+	from, top uint64   // the part of lo..hi the tail covers (covered)
+	seqs      []uint64 // the agency's sequences there
 }
 
 func (t *tail) span(ix []byte, agency string, lo, hi uint64) span {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	m := t.agency
-	if bytes.Equal(ix, bInbox) {
-		m = t.inbox
-	}
-	seqs := m[agency]
-	i, _ := slices.BinarySearch(seqs, lo)
-	j, _ := slices.BinarySearch(seqs, hi+1)
-	return span{from: t.from, top: t.top, seqs: slices.Clone(seqs[i:j])}
+	from, top := t.covered(lo, hi)
+	return span{from: from, top: top, seqs: slices.Clone(between(t.index(ix)[agency], from, top))}
 }
 
 // indexMark reads the mark and the head of the trail as tx sees them.
@@ -150,24 +199,17 @@ func indexMark(tx *bolt.Tx) (mark, head uint64) {
 }
 
 // markIndexed records that the buckets hold every entry up to the head,
-// for writers that index directly (the loader, migrations).
-func markIndexed(tx *bolt.Tx) error {
+// for writers that index directly (the loader, migrations), and returns
+// that mark.
+func markIndexed(tx *bolt.Tx) (uint64, error) {
 	_, head := indexMark(tx)
-	return tx.Bucket(bMeta).Put(kIndexed, u64(head))
-}
-
-// inIndex says whether e belongs in index ix under agency.
-func inIndex(ix []byte, agency string, e *tacitv1.AuditEvent) bool {
-	if bytes.Equal(ix, bInbox) {
-		return slices.Contains(e.GetNotified(), agency)
-	}
-	return slices.Contains(eventAgencies(e), agency)
+	return head, tx.Bucket(bMeta).Put(kIndexed, u64(head))
 }
 
 // seqs yields, in order, the sequences after `after` that index ix holds
 // for agency as tx sees the store: first those in the bucket (up to the
 // mark), then those after it, from the tail where it covers them and from
-// the trail where it does not. A nil tail covers nothing.
+// the trail where it does not.
 func (t *tail) seqs(tx *bolt.Tx, ix []byte, agency string, after uint64) func() (uint64, bool) {
 	mark, head := indexMark(tx)
 	prefix := append([]byte(agency), 0)
@@ -201,26 +243,13 @@ func (t *tail) unfolded(tx *bolt.Tx, ix []byte, agency string, lo, hi uint64) []
 	if lo > hi {
 		return nil
 	}
-	sp := span{from: hi + 1, top: hi}
-	if t != nil {
-		sp = t.span(ix, agency, lo, hi)
-	}
-	audit := tx.Bucket(bAudit)
-	scan := func(out []uint64, lo, hi uint64) []uint64 {
-		for seq := lo; seq <= hi; seq++ {
-			e := &tacitv1.AuditEvent{}
-			if v := audit.Get(u64(seq)); v != nil && proto.Unmarshal(v, e) == nil && inIndex(ix, agency, e) {
-				out = append(out, seq)
-			}
-		}
-		return out
-	}
-	if sp.from > sp.top || sp.from > hi || sp.top < lo { // nothing of lo..hi held
-		return scan(nil, lo, hi)
-	}
-	out := scan(nil, lo, sp.from-1)
-	out = append(out, sp.seqs...)
-	return scan(out, sp.top+1, hi)
+	sp := t.span(ix, agency, lo, hi)
+	x := index{}
+	x.add(ix, readTrail(tx, lo, sp.from-1))
+	out := append(x[agency], sp.seqs...)
+	x = index{}
+	x.add(ix, readTrail(tx, sp.top+1, hi))
+	return append(out, x[agency]...)
 }
 
 // fold writes into the buckets the agency index entries of every audit
@@ -232,76 +261,25 @@ func (t *tail) fold(tx *bolt.Tx) (uint64, error) {
 	if head <= mark {
 		return mark, nil
 	}
-	want := map[string]map[string][]uint64{string(bAuditAgency): {}, string(bInbox): {}}
-	add := func(e tailEntry) {
-		for _, a := range e.agencies {
-			want[string(bAuditAgency)][a] = append(want[string(bAuditAgency)][a], e.seq)
+	t.mu.RLock()
+	from, top := t.covered(mark+1, head)
+	held := map[string]index{string(bAuditAgency): t.agency.within(from, top), string(bInbox): t.inbox.within(from, top)}
+	t.mu.RUnlock()
+	before, after := readTrail(tx, mark+1, from-1), readTrail(tx, top+1, head)
+	for ix, x := range held {
+		want := index{}
+		want.add([]byte(ix), before)
+		for a, seqs := range x {
+			want[a] = append(want[a], seqs...)
 		}
-		for _, a := range e.notified {
-			want[string(bInbox)][a] = append(want[string(bInbox)][a], e.seq)
-		}
-	}
-	audit := tx.Bucket(bAudit)
-	scan := func(lo, hi uint64) error {
-		for seq := lo; seq <= hi; seq++ {
-			v := audit.Get(u64(seq))
-			if v == nil {
-				continue
-			}
-			e := &tacitv1.AuditEvent{}
-			if proto.Unmarshal(v, e) != nil {
-				continue // VerifyAudit and Check report it
-			}
-			add(entryOf(seq, e))
-		}
-		return nil
-	}
-	from, top := head+1, head
-	var held map[string]map[string][]uint64
-	if t != nil {
-		t.mu.RLock()
-		from, top = max(t.from, mark+1), min(t.top, head)
-		if from <= top {
-			held = map[string]map[string][]uint64{string(bAuditAgency): t.agency, string(bInbox): t.inbox}
-			for ix, m := range held {
-				clipped := map[string][]uint64{}
-				for a, seqs := range m {
-					i, _ := slices.BinarySearch(seqs, from)
-					j, _ := slices.BinarySearch(seqs, top+1)
-					if i < j {
-						clipped[a] = slices.Clone(seqs[i:j])
-					}
-				}
-				held[ix] = clipped
-			}
-		}
-		t.mu.RUnlock()
-	}
-	if from > top { // nothing held
-		if err := scan(mark+1, head); err != nil {
-			return 0, err
-		}
-	} else {
-		if err := scan(mark+1, from-1); err != nil {
-			return 0, err
-		}
-		for ix, m := range held {
-			for a, seqs := range m {
-				want[ix][a] = append(want[ix][a], seqs...)
-			}
-		}
-		if err := scan(top+1, head); err != nil {
-			return 0, err
-		}
-	}
-	for ix, m := range want {
+		want.add([]byte(ix), after)
 		b := tx.Bucket([]byte(ix))
 		if b == nil {
 			return 0, fmt.Errorf("the store has no %s bucket: restore it from a backup", ix)
 		}
 		b.FillPercent = 1 // see openTrail
-		for _, a := range slices.Sorted(maps.Keys(m)) {
-			for _, seq := range m[a] {
+		for _, a := range slices.Sorted(maps.Keys(want)) {
+			for _, seq := range want[a] {
 				if err := b.Put(concat([]byte(a), []byte{0}, u64(seq)), nil); err != nil {
 					return 0, err
 				}
@@ -312,29 +290,14 @@ func (t *tail) fold(tx *bolt.Tx) (uint64, error) {
 }
 
 // load reads into the tail the entries after the mark, from the trail: at
-// open, after a crash or a store written by an older tacit.
-func (t *tail) load(tx *bolt.Tx) error {
+// open, after a crash or a copy of a live store.
+func (t *tail) load(tx *bolt.Tx) {
 	mark, head := indexMark(tx)
-	audit := tx.Bucket(bAudit)
-	var entries []tailEntry
-	for seq := mark + 1; seq <= head; seq++ {
-		v := audit.Get(u64(seq))
-		if v == nil {
-			continue
-		}
-		e := &tacitv1.AuditEvent{}
-		if proto.Unmarshal(v, e) != nil {
-			// Unreadable, it indexes nothing (as readers find it); the
-			// store still opens, for VerifyAudit and Check to report it.
-			continue
-		}
-		entries = append(entries, entryOf(seq, e))
-	}
+	entries := readTrail(tx, mark+1, head)
 	t.mu.Lock()
 	t.from, t.top = mark+1, mark
 	clear(t.agency)
 	clear(t.inbox)
 	t.mu.Unlock()
 	t.add(entries)
-	return nil
 }

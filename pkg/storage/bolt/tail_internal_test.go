@@ -10,6 +10,18 @@ import (
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
 )
 
+// heldStore is an empty store that holds every agency index entry in
+// memory until closed (at the end of the test) or folded by hand.
+func heldStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), Options{FoldEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // rejections writes n refused openings of lead, each notified to so-y-te.
 func rejections(t *testing.T, s *Store, n int) {
 	t.Helper()
@@ -34,11 +46,7 @@ func collect(next func() (uint64, bool)) []uint64 {
 // the tail after it began are read from the trail, and entries committed
 // after it began are not seen.
 func TestTailReadsAsOfTheTransaction(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{FoldEvery: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := heldStore(t)
 	rejections(t, s, 5)
 	tx, err := s.db.Begin(false)
 	if err != nil {
@@ -48,7 +56,7 @@ func TestTailReadsAsOfTheTransaction(t *testing.T) {
 	want := []uint64{1, 2, 3, 4, 5}
 	for _, ix := range [][]byte{bAuditAgency, bInbox} {
 		agency := map[string]string{string(bAuditAgency): "so-nnmt", string(bInbox): "so-y-te"}[string(ix)]
-		if got := collect(s.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
+		if got := collect(s.group.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
 			t.Fatalf("%s of %s before anything else = %v, want %v", ix, agency, got, want)
 		}
 	}
@@ -56,32 +64,32 @@ func TestTailReadsAsOfTheTransaction(t *testing.T) {
 	// Folded and trimmed after tx began, then two more written.
 	var mark uint64
 	if err := s.db.Update(func(tx *bolt.Tx) (err error) {
-		mark, err = s.tail.fold(tx)
+		mark, err = s.group.tail.fold(tx)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.tail.trim(mark)
-	if mark != 5 || s.tail.held() != 0 {
-		t.Fatalf("fold: mark %d, %d held; want 5, 0", mark, s.tail.held())
+	s.group.tail.trim(mark)
+	if mark != 5 || s.group.tail.held() != 0 {
+		t.Fatalf("fold: mark %d, %d held; want 5, 0", mark, s.group.tail.held())
 	}
 	rejections(t, s, 2)
 	for _, ix := range [][]byte{bAuditAgency, bInbox} {
 		agency := map[string]string{string(bAuditAgency): "so-nnmt", string(bInbox): "so-y-te"}[string(ix)]
-		if got := collect(s.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
+		if got := collect(s.group.tail.seqs(tx, ix, agency, 0)); !slices.Equal(got, want) {
 			t.Errorf("%s of %s, read in the transaction begun before the fold = %v, want %v", ix, agency, got, want)
 		}
-		if got := collect(s.tail.seqs(tx, ix, agency, 3)); !slices.Equal(got, want[3:]) {
+		if got := collect(s.group.tail.seqs(tx, ix, agency, 3)); !slices.Equal(got, want[3:]) {
 			t.Errorf("%s of %s after 3, in that transaction = %v, want %v", ix, agency, got, want[3:])
 		}
 	}
 	if err := s.db.View(func(now *bolt.Tx) error {
-		if got, want := collect(s.tail.seqs(now, bInbox, "so-y-te", 0)), []uint64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(got, want) {
+		if got, want := collect(s.group.tail.seqs(now, bInbox, "so-y-te", 0)), []uint64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(got, want) {
 			t.Errorf("inbox of so-y-te now = %v, want %v", got, want)
 		}
 		// A tail that covers nothing (as when commits bypassed it) reads
 		// the same from the trail.
-		if diff := cmp.Diff(collect(s.tail.seqs(now, bInbox, "so-y-te", 2)), collect(newTail(0).seqs(now, bInbox, "so-y-te", 2))); diff != "" {
+		if diff := cmp.Diff(collect(s.group.tail.seqs(now, bInbox, "so-y-te", 2)), collect(newTail(0).seqs(now, bInbox, "so-y-te", 2))); diff != "" {
 			t.Errorf("an empty tail reads otherwise (-tail +empty):\n%s", diff)
 		}
 		return nil
@@ -113,5 +121,32 @@ func TestTailIndexesAnAgencyOnce(t *testing.T) {
 	e := entryOf(7, &tacitv1.AuditEvent{Agency: "x", Actor: "agency:x", Notified: []string{"y", "x", "y"}})
 	if !slices.Equal(e.agencies, []string{"x"}) || !slices.Equal(e.notified, []string{"x", "y"}) {
 		t.Errorf("entryOf = %+v, want agencies [x], notified [x y]", e)
+	}
+}
+
+// A fold writes every entry after the mark, whether the tail holds it or
+// not: what it does not cover is read from the trail.
+func TestFoldWritesWhatTheTailDoesNotHold(t *testing.T) {
+	s := heldStore(t)
+	rejections(t, s, 5)
+	var keys int
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		part := newTail(0) // holds entries 1 and 2 of 5
+		part.add(readTrail(tx, 1, 2))
+		if _, err := part.fold(tx); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bAuditAgency, bInbox} {
+			c := tx.Bucket(b).Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				keys++
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 10 {
+		t.Errorf("after folding with an empty tail the buckets hold %d entries, want 10 (5 by agency, 5 in the inbox)", keys)
 	}
 }

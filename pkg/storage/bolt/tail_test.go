@@ -99,6 +99,45 @@ func indexEntries(t *testing.T, s *bolt.Store) (n int) {
 	return n
 }
 
+// openFold opens the store in dir, writing its agency indexes every fold
+// audit entries (1 << 20: never, in a test), closed at the end of the test.
+func openFold(t *testing.T, dir string, fold int) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(dir, bolt.Options{FoldEvery: fold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// copyLive copies the file of the open store s, as a backup takes it, into
+// a new folder, and returns the folder.
+func copyLive(t *testing.T, s *bolt.Store) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := s.DB().View(func(tx *bbolt.Tx) error {
+		return tx.CopyFile(filepath.Join(dir, "tacit.db"), 0o600)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// editFile changes the closed data file at path with bbolt directly, as
+// damage or an older tacit would have left it.
+func editFile(t *testing.T, path string, edit func(*bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(edit); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The agency indexes of the trail are written late (held in memory until
 // FoldEvery entries have gathered): whether an entry is held, written, or
 // read back from the trail after a restart, every read gives the same.
@@ -106,11 +145,7 @@ func TestAgencyIndexesReadTheSameHeldOrWritten(t *testing.T) {
 	for _, fold := range []int{1, 3, 1 << 20} {
 		t.Run(fmt.Sprintf("FoldEvery%d", fold), func(t *testing.T) {
 			dir := t.TempDir()
-			s, err := bolt.Open(dir, bolt.Options{FoldEvery: fold})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openFold(t, dir, fold)
 			writeHistory(t, s)
 			want := trailReads(t, s)
 			if len(want["so-y-te"].Party) < 3 || len(want["so-y-te"].Inbox) < 3 {
@@ -132,13 +167,7 @@ func TestAgencyIndexesReadTheSameHeldOrWritten(t *testing.T) {
 
 			// A copy of the live file, as a backup takes it: its entries
 			// held in memory are read back from its trail.
-			copyDir := t.TempDir()
-			if err := s.DB().View(func(tx *bbolt.Tx) error {
-				return tx.CopyFile(filepath.Join(copyDir, "tacit.db"), 0o600)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			c := open(t, copyDir)
+			c := open(t, copyLive(t, s))
 			if diff := cmp.Diff(want, readAgencies(t, c)); diff != "" {
 				t.Errorf("reads of a copy of the live file (-trail +read):\n%s", diff)
 			}
@@ -166,11 +195,7 @@ func TestAgencyIndexesReadTheSameHeldOrWritten(t *testing.T) {
 // other than the store, or a damaged mark) is reported by Check, saying
 // why.
 func TestCheckReportsIndexEntryAfterTheMark(t *testing.T) {
-	s, err := bolt.Open(t.TempDir(), bolt.Options{FoldEvery: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFold(t, t.TempDir(), 1<<20)
 	writeHistory(t, s)
 	var seq uint64
 	all, _ := s.ListEvents(t.Context(), storage.EventQuery{Agency: "so-y-te"})
@@ -223,12 +248,7 @@ func u64be(v uint64) []byte {
 // holds in memory.
 func TestLoaderKeepsTheIndexEntriesOfWritesBetweenItsCommits(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	s, err := bolt.Open(dir, bolt.Options{FoldEvery: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFold(t, t.TempDir(), 1<<20)
 	l, err := s.NewLoader(0)
 	if err != nil {
 		t.Fatal(err)
@@ -267,29 +287,14 @@ func TestLoaderKeepsTheIndexEntriesOfWritesBetweenItsCommits(t *testing.T) {
 // indexes are not yet written still opens, so that VerifyAudit can say
 // which entry is broken; the entry indexes nothing.
 func TestStoreWithAnUnreadableRecentAuditEntryOpens(t *testing.T) {
-	s, err := bolt.Open(t.TempDir(), bolt.Options{FoldEvery: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFold(t, t.TempDir(), 1<<20)
 	writeHistory(t, s)
 	// A copy of the live file, whose agency indexes are all unwritten; its
 	// entry 2 damaged.
-	dir := t.TempDir()
-	path := filepath.Join(dir, "tacit.db")
-	if err := s.DB().View(func(tx *bbolt.Tx) error { return tx.CopyFile(path, 0o600) }); err != nil {
-		t.Fatal(err)
-	}
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	dir := copyLive(t, s)
+	editFile(t, filepath.Join(dir, "tacit.db"), func(tx *bbolt.Tx) error {
 		return tx.Bucket([]byte("audit")).Put(u64be(2), []byte{0xff, 0xff, 0xff})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	})
 	c, err := bolt.Open(dir, bolt.Options{})
 	if err != nil {
 		t.Fatalf("opening a store with a damaged recent audit entry: %v", err)
