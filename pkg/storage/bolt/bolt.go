@@ -59,8 +59,10 @@ var (
 // and inbox indexes) that stores of version 1 lack. Version 3 keys the
 // figures by day, then agency (version 2: agency, then day). Version 4
 // writes the agency indexes of the trail late, up to a mark (tail.go): a
-// version 3 binary would take them as complete.
-const SchemaVersion = 4
+// version 3 binary would take them as complete. Version 5 writes the
+// index of remembered requests late as well, from the results log, whose
+// entries now name their request (reqtail.go).
+const SchemaVersion = 5
 
 const (
 	roleLead      = 1
@@ -79,7 +81,8 @@ type Options struct {
 	// large store, and the operator should know why the service is not up.
 	Migrating func(from, to int, size int64)
 	// FoldEvery is how many audit entries the store holds in memory before
-	// it writes their agency indexes (0: DefaultFoldEvery; see tail.go).
+	// it writes their agency indexes (0: DefaultFoldEvery; see tail.go),
+	// and how many remembered requests before it writes them (reqtail.go).
 	FoldEvery int
 }
 
@@ -155,7 +158,8 @@ func Open(dir string, o Options) (*Store, error) {
 		o.FoldEvery = DefaultFoldEvery
 	}
 	t := newTail(0)
-	s := &Store{db: db, group: committer{db: db, tail: t, foldEvery: uint64(o.FoldEvery)}}
+	rt := newRequestTail()
+	s := &Store{db: db, group: committer{db: db, tail: t, foldEvery: uint64(o.FoldEvery), requests: rt}}
 	if found < SchemaVersion {
 		if o.Migrating != nil && found < 3 {
 			o.Migrating(found, SchemaVersion, size)
@@ -165,18 +169,21 @@ func Open(dir string, o Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := db.View(func(tx *bolt.Tx) error { t.load(tx); return nil }); err != nil {
+	if err := db.View(func(tx *bolt.Tx) error { t.load(tx); rt.load(tx); return nil }); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("read the audit trail of %s: %w", path, err)
+		return nil, fmt.Errorf("read the audit trail and the results log of %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// Close writes the agency index entries held in memory, so that the file
-// is complete on its own, and closes it.
+// Close writes the agency index entries and the remembered requests held
+// in memory, so that the file is complete on its own, and closes it.
 func (s *Store) Close() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		_, err := s.group.tail.fold(tx)
+		if _, err := s.group.tail.fold(tx); err != nil {
+			return err
+		}
+		_, err := s.group.requests.write(&txBatch{tx: tx}, 0, true)
 		return err
 	})
 	if errors.Is(err, bolt.ErrDatabaseReadOnly) || errors.Is(err, bolt.ErrDatabaseNotOpen) {
@@ -370,17 +377,21 @@ func (r rememberedRequest) firstResult(tx *bolt.Tx) []byte {
 	if r.result == 0 {
 		return r.rec
 	}
-	return tx.Bucket(bResults).Get(u64(r.result))
+	v := tx.Bucket(bResults).Get(u64(r.result))
+	if _, _, rec, ok := parseResultEntry(v); ok {
+		return rec
+	}
+	return v // unreadable: its decoding fails
 }
 
 // replay returns the first result of a request seen before. target is the
 // consultation an Update is addressed to (0 for Create): the same request id
 // used for another consultation, or with another fingerprint, is refused.
-func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Consultation, bool, error) {
+func replay(tx *bolt.Tx, lookup func(key []byte) []byte, k storage.IdempotencyKey, target uint64) (*tacitv1.Consultation, bool, error) {
 	if k.ID == "" {
 		return nil, false, nil
 	}
-	v := tx.Bucket(bRequests).Get(requestKey(k))
+	v := lookup(requestKey(k))
 	if v == nil {
 		return nil, false, nil
 	}
@@ -404,21 +415,19 @@ func replay(tx *bolt.Tx, k storage.IdempotencyKey, target uint64) (*tacitv1.Cons
 	return c, true, nil
 }
 
-// remember keeps the first result rec of request k, on consultation id.
-func remember(tx *bolt.Tx, k storage.IdempotencyKey, id uint64, rec []byte) error {
-	if k.ID == "" {
-		return nil
+// requestAsOf looks remembered requests up as read transaction tx sees
+// the store: held, if tx sees the result, or in the bucket. It may miss
+// one that the tail has just taken or given to the bucket, never find one
+// tx does not see: a miss only sends a retry on to the writer.
+func (s *Store) requestAsOf(tx *bolt.Tx) func(key []byte) []byte {
+	return func(key []byte) []byte {
+		if s.group.requests != nil {
+			if h, ok := s.group.requests.get(key); ok && h.result <= tx.Bucket(bResults).Sequence() {
+				return h.value
+			}
+		}
+		return tx.Bucket(bRequests).Get(key)
 	}
-	results := tx.Bucket(bResults)
-	results.FillPercent = 1 // appended in order (see requestRecord)
-	seq, err := results.NextSequence()
-	if err != nil {
-		return err
-	}
-	if err := results.Put(u64(seq), rec); err != nil {
-		return err
-	}
-	return tx.Bucket(bRequests).Put(requestKey(k), requestRecord(id, k.Fingerprint, seq))
 }
 
 // write runs one consultation write in a shared durable commit (see
@@ -435,7 +444,7 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 	if key.ID != "" {
 		// A retry is answered from a read transaction: it writes nothing.
 		err := s.db.View(func(tx *bolt.Tx) error {
-			out, replayed, ruleErr = replay(tx, key, target)
+			out, replayed, ruleErr = replay(tx, s.requestAsOf(tx), key, target)
 			return nil
 		})
 		if err != nil {
@@ -448,7 +457,7 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 	err := s.group.do(func(b *txBatch) error {
 		tx := b.tx
 		out, replayed, ruleErr = nil, false, nil
-		prev, ok, err := replay(tx, key, target)
+		prev, ok, err := replay(tx, b.request, key, target)
 		if _, refused := fault.As(err); refused {
 			ruleErr = err
 			return nil
@@ -467,7 +476,7 @@ func (s *Store) write(key storage.IdempotencyKey, target uint64, apply func(tx *
 			return err
 		}
 		out = c
-		return remember(tx, key, id, rec)
+		return b.remember(key, id, rec)
 	})
 	if err != nil {
 		return nil, false, err

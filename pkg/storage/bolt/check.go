@@ -257,6 +257,28 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 	}
 
 	// --- remembered requests ---
+	// Those of the results after the rmark may be held in memory by the
+	// store that wrote them (reqtail.go): each such entry must name a
+	// request of a stored consultation.
+	var rmark uint64
+	if v := tx.Bucket(bMeta).Get(kRequestsIndexed); len(v) == 8 {
+		rmark = binary.BigEndian.Uint64(v)
+	}
+	rc := tx.Bucket(bResults).Cursor()
+	for k, v := rc.Seek(u64(rmark + 1)); k != nil; k, v = rc.Next() {
+		seq := binary.BigEndian.Uint64(k)
+		key, request, _, ok := parseResultEntry(v)
+		if !ok || key == nil {
+			p.add("results: entry %d, after the requests mark %d, names no request", seq, rmark)
+			continue
+		}
+		name := strings.ReplaceAll(string(key), "\x00", " ")
+		if r, ok := parseRequestRecord(request); !ok || r.result != seq {
+			p.add("results: entry %d names request %q with an index entry that does not point back to it", seq, name)
+		} else if !ids[r.id] {
+			p.add("requests: %q (result %d) remembers consultation %d, which is not stored", name, seq, r.id)
+		}
+	}
 	requests := tx.Bucket(bRequests)
 	return requests.ForEach(func(k, v []byte) error {
 		name := strings.ReplaceAll(string(k), "\x00", " ")

@@ -323,6 +323,21 @@ func TestCheckFindsDamage(t *testing.T) {
 		{"DeletedFirstResult", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "results", func(b *bbolt.Bucket) error { k, _ := first(t, b); return b.Delete(k) })
 		}, []string{"requests", "points to result 1, which the results log lacks"}},
+		{"HeldRequestWithoutConsultation", func(t *testing.T, s *bolt.Store) {
+			// A result after the requests mark, whose request (held in
+			// memory, not in the index) names consultation 77.
+			update(t, s, "results", func(b *bbolt.Bucket) error {
+				seq, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				key := "agency:x\x00OpenConsultation\x00r-9"
+				v := append([]byte{0, byte(len(key))}, key...)
+				v = append(append(v, 2), seqKey(77)...)
+				v = append(append(v, make([]byte, 32)...), seqKey(seq)...)
+				return b.Put(seqKey(seq), append(v, "\x0a\x0177"...))
+			})
+		}, []string{"requests", "(result 3) remembers consultation 77, which is not stored"}},
 		{"SequenceAhead", func(t *testing.T, s *bolt.Store) {
 			update(t, s, "consultations", func(b *bbolt.Bucket) error { return b.SetSequence(5) })
 		}, []string{"consultations:", "sequence 5", "missing: 5"}},

@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	tacitv1 "github.com/tacit-gov/tacit/api/tacit/v1"
+	"github.com/tacit-gov/tacit/pkg/storage"
 )
 
 // maxGroup is the most writes one commit takes.
@@ -26,10 +27,13 @@ type committer struct {
 	// buckets in a commit of their own (tail.go).
 	tail      *tail
 	foldEvery uint64
-	foldAt    uint64 // held entries at which the next fold runs (0: foldEvery)
-	mu        sync.Mutex
-	queue     []*groupCall
-	running   bool
+	// requests, when set, holds the remembered requests of the commits,
+	// foldEvery or more of them written a run at a time (reqtail.go).
+	requests *requestTail
+	foldAt   uint64 // held entries at which the next fold runs (0: foldEvery)
+	mu       sync.Mutex
+	queue    []*groupCall
+	running  bool
 	// commits and writes count the durable commits and the writes they
 	// carried, for the operator (Counts).
 	commits, writes atomic.Int64
@@ -100,12 +104,19 @@ func (c *committer) commit(group []*groupCall) {
 		failed := -1
 		var failure error
 		var b *txBatch
-		err := c.db.Update(func(tx *bolt.Tx) error {
+		var written run
+		err := c.db.Update(func(tx *bolt.Tx) (err error) {
 			b = newTxBatch(tx)
 			b.deferIndex = c.tail != nil
+			b.requests = c.requests
 			for i, call := range group {
 				if err := safely(call.fn, b); err != nil {
 					failed, failure = i, err
+					return err
+				}
+			}
+			if c.requests != nil {
+				if written, err = c.requests.write(b, int(c.foldEvery), false); err != nil {
 					return err
 				}
 			}
@@ -117,6 +128,9 @@ func (c *committer) commit(group []*groupCall) {
 				c.writes.Add(int64(len(group)))
 				if c.tail != nil {
 					c.tail.add(b.held)
+				}
+				if c.requests != nil {
+					c.requests.take(b.fresh, written)
 				}
 			}
 			for _, call := range group {
@@ -180,6 +194,54 @@ type txBatch struct {
 	// for the tail, not to the buckets.
 	deferIndex bool
 	held       []tailEntry
+	// requests, when set, takes the requests the batch remembers (fresh,
+	// by key in freshAt) rather than the bucket (reqtail.go).
+	requests *requestTail
+	fresh    []heldRequest
+	freshAt  map[string]int
+}
+
+// request is the index entry of the remembered request key, as the
+// writer sees it: remembered by this batch, held, or in the bucket; nil
+// when none.
+func (b *txBatch) request(key []byte) []byte {
+	if i, ok := b.freshAt[string(key)]; ok {
+		return b.fresh[i].value
+	}
+	if b.requests != nil {
+		if h, ok := b.requests.get(key); ok {
+			return h.value
+		}
+	}
+	return b.tx.Bucket(bRequests).Get(key)
+}
+
+// remember keeps the first result rec of request k, on consultation id:
+// in the results log at once, in the index through the tail.
+func (b *txBatch) remember(k storage.IdempotencyKey, id uint64, rec []byte) error {
+	if k.ID == "" {
+		return nil
+	}
+	results := b.tx.Bucket(bResults)
+	results.FillPercent = 1 // appended in order (see requestRecord)
+	seq, err := results.NextSequence()
+	if err != nil {
+		return err
+	}
+	key := requestKey(k)
+	request := requestRecord(id, k.Fingerprint, seq)
+	if err := results.Put(u64(seq), resultEntry(key, request, rec)); err != nil {
+		return err
+	}
+	if b.requests == nil {
+		return b.tx.Bucket(bRequests).Put(key, request)
+	}
+	if b.freshAt == nil {
+		b.freshAt = map[string]int{}
+	}
+	b.freshAt[string(key)] = len(b.fresh)
+	b.fresh = append(b.fresh, heldRequest{key: string(key), value: request, result: seq})
+	return nil
 }
 
 func newTxBatch(tx *bolt.Tx) *txBatch { return &txBatch{tx: tx, stats: newStatsDelta()} }

@@ -20,19 +20,30 @@ var derived = [][]byte{bPending, bReminders, bDeemed, bDeemedTime, bDeemedLead, 
 // migrate brings a store written by an older tacit to SchemaVersion, after
 // copying the file next to it, so an operator can always go back.
 func (s *Store) migrate(path string, from int) error {
-	if from == 3 {
-		// Version 4 only adds the index mark, at the head: nothing is
+	if from >= 3 {
+		// Versions 4 and 5 only add marks: the agency indexes of the
+		// trail (4) and the remembered requests (5) are complete up to
+		// the end of the trail and of the results log. Nothing is
 		// rewritten, and a copy would only take the time of one.
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			if _, err := markIndexed(tx); err != nil {
+			if from < 4 {
+				if _, err := markIndexed(tx); err != nil {
+					return err
+				}
+			}
+			if err := markRequests(tx); err != nil {
 				return err
 			}
 			return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
 		})
 		if err != nil {
-			return fmt.Errorf("migrate %s from schema 3 to %d: %w (the file is unchanged)", path, SchemaVersion, err)
+			return fmt.Errorf("migrate %s from schema %d to %d: %w (the file is unchanged)", path, from, SchemaVersion, err)
 		}
-		s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema 3 to %d: the agency indexes of the audit trail are marked complete up to its head", SchemaVersion))
+		what := "the remembered requests are marked complete up to the end of the results log"
+		if from < 4 {
+			what = "the agency indexes of the audit trail and the remembered requests are marked complete up to the end of the trail and of the results log"
+		}
+		s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema %d to %d: %s", from, SchemaVersion, what))
 		return nil
 	}
 	backup := fmt.Sprintf("%s.schema-%d.%s.bak", path, from, time.Now().UTC().Format("20060102T150405Z"))
@@ -54,6 +65,9 @@ func (s *Store) migrate(path string, from int) error {
 		if _, err := markIndexed(tx); err != nil {
 			return err
 		}
+		if err := markRequests(tx); err != nil {
+			return err
+		}
 		return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(SchemaVersion)))
 	})
 	if err != nil {
@@ -65,6 +79,12 @@ func (s *Store) migrate(path string, from int) error {
 	}
 	s.Migrated = append(s.Migrated, fmt.Sprintf("migrated schema %d to %d: %s", from, SchemaVersion, what))
 	return nil
+}
+
+// markRequests records that the requests index holds the request of every
+// result in the log, as stores before schema 5 wrote it.
+func markRequests(tx *bolt.Tx) error {
+	return tx.Bucket(bMeta).Put(kRequestsIndexed, u64(tx.Bucket(bResults).Sequence()))
 }
 
 // rekeyFigures rewrites the figures of a schema 2 store, keyed agency 0

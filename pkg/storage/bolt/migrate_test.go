@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -209,7 +210,7 @@ func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 		t.Fatalf("opening a schema 3 store: %v", err)
 	}
 	defer m.Close()
-	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], "schema 3 to 4") {
+	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], fmt.Sprintf("schema 3 to %d", bolt.SchemaVersion)) {
 		t.Errorf("Migrated = %q", m.Migrated)
 	}
 	if baks, _ := filepath.Glob(path + "*.bak"); len(baks) != 0 {
@@ -223,5 +224,61 @@ func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 	}
 	if problems := mustCheck(t, m); len(problems) > 0 {
 		t.Fatalf("after migration: %q", problems)
+	}
+}
+
+// A store of schema 4 wrote every remembered request to the index at
+// once, and its results log holds the results alone. Opening it marks the
+// requests complete up to the end of the log, in place: retries still
+// return their first result, reused ids are still refused, and Check finds
+// nothing.
+func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
+	s := consistentStore(t)
+	path := s.DB().Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	editFile(t, path, func(tx *bbolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Delete([]byte("requests_indexed")); err != nil {
+			return err
+		}
+		// Results as schema 4 wrote them: the encoded record alone, which
+		// follows the request's entry in the index (49 bytes).
+		results := tx.Bucket([]byte("results"))
+		c := results.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			n, w := binary.Uvarint(v[1:])
+			if v[0] != 0 || w <= 0 {
+				t.Fatalf("result %x is not of schema 5", k)
+			}
+			if err := results.Put(bytes.Clone(k), bytes.Clone(v[1+w+int(n)+49:])); err != nil {
+				return err
+			}
+		}
+		return meta.Put([]byte("schema"), []byte("4"))
+	})
+
+	m, err := bolt.Open(filepath.Dir(path), bolt.Options{Migrating: func(from, to int, size int64) {
+		t.Errorf("told of a long migration from %d to %d", from, to)
+	}})
+	if err != nil {
+		t.Fatalf("opening a schema 4 store: %v", err)
+	}
+	defer m.Close()
+	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], "schema 4 to 5") {
+		t.Errorf("Migrated = %q", m.Migrated)
+	}
+	if baks, _ := filepath.Glob(path + "*.bak"); len(baks) != 0 {
+		t.Errorf("copies made: %q", baks)
+	}
+	if problems := mustCheck(t, m); len(problems) > 0 {
+		t.Fatalf("after migration: %q", problems)
+	}
+	// writeHistory opened consultation 1 with request r-1.
+	key := storage.IdempotencyKey{Principal: "agency:so-nnmt", Method: "OpenConsultation", ID: "r-1"}
+	c, replayed, err := m.Create(t.Context(), key, checkBuild("again", nil, true))
+	if err != nil || !replayed || c.GetId() != "1" || c.GetTitle() != "one" {
+		t.Errorf("retry of a request remembered by schema 4: %s %q replayed=%v err=%v, want consultation 1 \"one\"", c.GetId(), c.GetTitle(), replayed, err)
 	}
 }

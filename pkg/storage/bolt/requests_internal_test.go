@@ -11,10 +11,12 @@ import (
 	"github.com/tacit-gov/tacit/pkg/storage"
 )
 
-// requestsTestStore is an empty store, closed at the end of the test.
+// requestsTestStore is an empty store, closed at the end of the test,
+// that writes every remembered request to the index at once: the tests
+// rewrite entries there the way older versions stored them.
 func requestsTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(t.TempDir(), Options{})
+	s, err := Open(t.TempDir(), Options{FoldEvery: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
