@@ -260,10 +260,7 @@ func check(ctx context.Context, tx *bolt.Tx, p *problems) error {
 	// Those of the results after the rmark may be held in memory by the
 	// store that wrote them (reqtail.go): each such entry must name a
 	// request of a stored consultation.
-	var rmark uint64
-	if v := tx.Bucket(bMeta).Get(kRequestsIndexed); len(v) == 8 {
-		rmark = binary.BigEndian.Uint64(v)
-	}
+	rmark := requestsMark(tx)
 	rc := tx.Bucket(bResults).Cursor()
 	for k, v := rc.Seek(u64(rmark + 1)); k != nil; k, v = rc.Next() {
 		seq := binary.BigEndian.Uint64(k)

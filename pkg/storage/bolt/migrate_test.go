@@ -203,19 +203,7 @@ func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 		return meta.Put([]byte("schema"), []byte("3"))
 	})
 
-	m, err := bolt.Open(filepath.Dir(path), bolt.Options{Migrating: func(from, to int, size int64) {
-		t.Errorf("told of a long migration from %d to %d", from, to)
-	}})
-	if err != nil {
-		t.Fatalf("opening a schema 3 store: %v", err)
-	}
-	defer m.Close()
-	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], fmt.Sprintf("schema 3 to %d", bolt.SchemaVersion)) {
-		t.Errorf("Migrated = %q", m.Migrated)
-	}
-	if baks, _ := filepath.Glob(path + "*.bak"); len(baks) != 0 {
-		t.Errorf("copies made: %q", baks)
-	}
+	m := openMigratedInPlace(t, path, 3)
 	if diff := cmp.Diff(want, readAgencies(t, m)); diff != "" {
 		t.Errorf("reads after migration (-before +after):\n%s", diff)
 	}
@@ -259,19 +247,7 @@ func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
 		return meta.Put([]byte("schema"), []byte("4"))
 	})
 
-	m, err := bolt.Open(filepath.Dir(path), bolt.Options{Migrating: func(from, to int, size int64) {
-		t.Errorf("told of a long migration from %d to %d", from, to)
-	}})
-	if err != nil {
-		t.Fatalf("opening a schema 4 store: %v", err)
-	}
-	defer m.Close()
-	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], "schema 4 to 5") {
-		t.Errorf("Migrated = %q", m.Migrated)
-	}
-	if baks, _ := filepath.Glob(path + "*.bak"); len(baks) != 0 {
-		t.Errorf("copies made: %q", baks)
-	}
+	m := openMigratedInPlace(t, path, 4)
 	if problems := mustCheck(t, m); len(problems) > 0 {
 		t.Fatalf("after migration: %q", problems)
 	}
@@ -281,4 +257,25 @@ func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
 	if err != nil || !replayed || c.GetId() != "1" || c.GetTitle() != "one" {
 		t.Errorf("retry of a request remembered by schema 4: %s %q replayed=%v err=%v, want consultation 1 \"one\"", c.GetId(), c.GetTitle(), replayed, err)
 	}
+}
+
+// openMigratedInPlace opens the closed store at path, of schema from, and
+// asserts it was migrated in place: in one step, with no copy, and without
+// telling the operator of a long migration. It is closed when t ends.
+func openMigratedInPlace(t *testing.T, path string, from int) *bolt.Store {
+	t.Helper()
+	m, err := bolt.Open(filepath.Dir(path), bolt.Options{Migrating: func(from, to int, size int64) {
+		t.Errorf("told of a long migration from %d to %d", from, to)
+	}})
+	if err != nil {
+		t.Fatalf("opening a schema %d store: %v", from, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if len(m.Migrated) != 1 || !strings.Contains(m.Migrated[0], fmt.Sprintf("schema %d to %d", from, bolt.SchemaVersion)) {
+		t.Errorf("Migrated = %q", m.Migrated)
+	}
+	if baks, _ := filepath.Glob(path + "*.bak"); len(baks) != 0 {
+		t.Errorf("copies made: %q", baks)
+	}
+	return m
 }

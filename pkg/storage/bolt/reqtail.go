@@ -35,6 +35,14 @@ import (
 // Later ones may be in the bucket or in the tail.
 var kRequestsIndexed = []byte("requests_indexed")
 
+// requestsMark reads the requests mark as tx sees it (0: none yet).
+func requestsMark(tx *bolt.Tx) uint64 {
+	if v := tx.Bucket(bMeta).Get(kRequestsIndexed); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
 // requestRecordLen is the length of a requests index entry (requestRecord).
 const requestRecordLen = 1 + 8 + 32 + 8
 
@@ -105,13 +113,6 @@ func (t *requestTail) get(key []byte) (heldRequest, bool) {
 	return h, ok
 }
 
-// size is how many requests the tail holds.
-func (t *requestTail) size() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.held)
-}
-
 // run is what one commit writes of the tail and of its own new requests.
 type run struct {
 	keys   []string // ascending but for the wrap around the key space
@@ -157,7 +158,7 @@ func (t *requestTail) write(b *txBatch, foldEvery int, all bool) (run, error) {
 	for _, key := range keys {
 		written[key] = true
 		h, ok := t.held[key]
-		if f, fresh := b.freshAt[key]; fresh {
+		if f, isNew := b.freshAt[key]; isNew {
 			h, ok = b.fresh[f], true
 		}
 		if !ok {
@@ -251,10 +252,7 @@ func (t *requestTail) take(fresh []heldRequest, r run) {
 // whose entry the bucket lacks: at open, after a crash or a copy of a live
 // store. An unreadable entry holds nothing (Check reports it).
 func (t *requestTail) load(tx *bolt.Tx) {
-	var mark uint64
-	if v := tx.Bucket(bMeta).Get(kRequestsIndexed); len(v) == 8 {
-		mark = binary.BigEndian.Uint64(v)
-	}
+	mark := requestsMark(tx)
 	held := map[string]heldRequest{}
 	bucket := tx.Bucket(bRequests)
 	c := tx.Bucket(bResults).Cursor()

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -65,10 +64,7 @@ func TestRequestTailStaysConsistent(t *testing.T) {
 		held := maps.Clone(rt.held)
 		rt.mu.RUnlock()
 		if err := s.db.View(func(tx *bolt.Tx) error {
-			var mark uint64
-			if v := tx.Bucket(bMeta).Get(kRequestsIndexed); len(v) == 8 {
-				mark = binary.BigEndian.Uint64(v)
-			}
+			mark := requestsMark(tx)
 			if oldest != 0 && mark >= oldest {
 				t.Errorf("round %d: the mark %d is not below the oldest held result %d", round, mark, oldest)
 			}
