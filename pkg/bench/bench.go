@@ -101,8 +101,8 @@ type Result struct {
 	ServerCPU     time.Duration // CPU time of the server process over the phase
 	HeapPeak      int64         // peak Go heap in use of the server (tacit only)
 	// Store is what the server's store did over the phase (tacit only,
-	// from its metrics): durable commits, the writes they carried and the
-	// pages bbolt wrote.
+	// from its metrics): durable commits, the writes they carried, the
+	// pages bbolt wrote and the time its writer was busy.
 	Store storeWork
 	// Ceiling is the ceiling's throughput measured alongside (the slices
 	// interleaved with this operation's), 0 when not measured.
@@ -621,12 +621,15 @@ func (r *runner) report(results []Result) {
 	}
 	fmt.Fprintln(r.o.Out)
 	tw := tabwriter.NewWriter(r.o.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tCEILING OPS/S\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\tWRITES/COMMIT\tPAGES/WRITE\t")
+	fmt.Fprintln(tw, "OPERATION\tCALLS\tOPS/S\tP50\tP99\tMAX\tERRORS\tCEILING OPS/S\tRATIO\tSERVER CPU\tCPU/CALL\tHEAP PEAK\tWRITES/COMMIT\tPAGES/WRITE\tWRITER BUSY\t")
 	for _, res := range results {
-		perCommit, pages := "-", "-"
+		perCommit, pages, busy := "-", "-", "-"
 		if st := res.Store; st.commits > 0 && st.writes > 0 {
 			perCommit = fmt.Sprintf("%.1f", st.writes/st.commits)
 			pages = fmt.Sprintf("%.1f", st.pages/st.writes)
+			if res.Elapsed > 0 {
+				busy = fmt.Sprintf("%.0f%%", 100*st.busy/res.Elapsed.Seconds())
+			}
 		}
 		cpuPer, heap := "-", "-"
 		if res.Ops > 0 && res.ServerCPU > 0 {
@@ -635,8 +638,8 @@ func (r *runner) report(results []Result) {
 		if res.HeapPeak > 0 {
 			heap = fmt.Sprintf("%.0f MiB", float64(res.HeapPeak)/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
-			res.Errors, ceilingRate(res), ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap, perCommit, pages)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Name, res.Ops, res.Rate(), ms(res.P50), ms(res.P99), ms(res.Max),
+			res.Errors, ceilingRate(res), ratio(res), res.ServerCPU.Round(10*time.Millisecond), cpuPer, heap, perCommit, pages, busy)
 	}
 	tw.Flush()
 	for _, res := range results {

@@ -261,15 +261,16 @@ func (s cpuStat) stolenSince(then cpuStat) float64 {
 }
 
 // storeWork is what a tacit server's store did: durable commits, the
-// writes they carried and the pages bbolt wrote.
-type storeWork struct{ commits, writes, pages float64 }
+// writes they carried, the pages bbolt wrote and the seconds its writer
+// was busy committing.
+type storeWork struct{ commits, writes, pages, busy float64 }
 
 func (a storeWork) add(b storeWork) storeWork {
-	return storeWork{a.commits + b.commits, a.writes + b.writes, a.pages + b.pages}
+	return storeWork{a.commits + b.commits, a.writes + b.writes, a.pages + b.pages, a.busy + b.busy}
 }
 
 func (a storeWork) sub(b storeWork) storeWork {
-	return storeWork{a.commits - b.commits, a.writes - b.writes, a.pages - b.pages}
+	return storeWork{a.commits - b.commits, a.writes - b.writes, a.pages - b.pages, a.busy - b.busy}
 }
 
 // scrapeStore reads a tacit server's store figures from its metrics.
@@ -281,5 +282,5 @@ func scrapeStore(ctx context.Context, url string) (storeWork, error) {
 	if err != nil {
 		return storeWork{}, err
 	}
-	return storeWork{m["tacit_bbolt_commits_total"], m["tacit_bbolt_committed_writes_total"], m["tacit_bbolt_page_writes_total"]}, nil
+	return storeWork{m["tacit_bbolt_commits_total"], m["tacit_bbolt_committed_writes_total"], m["tacit_bbolt_page_writes_total"], m["tacit_bbolt_writer_busy_seconds_total"]}, nil
 }

@@ -65,12 +65,13 @@ var (
 	descWriteT   = prometheus.NewDesc("tacit_bbolt_write_seconds_total", "Time bbolt spent writing and syncing since start.", nil, nil)
 	descCommits  = prometheus.NewDesc("tacit_bbolt_commits_total", "Durable commits (one sync each) since start; writes arriving together share one.", nil, nil)
 	descCommitW  = prometheus.NewDesc("tacit_bbolt_committed_writes_total", "Writes the durable commits carried since start: over tacit_bbolt_commits_total, how many shared each sync.", nil, nil)
+	descBusy     = prometheus.NewDesc("tacit_bbolt_writer_busy_seconds_total", "Time the store's one writer spent committing since start (transactions, syncs, index folds): when it grows as fast as the clock, writes queue for the writer.", nil, nil)
 	descWatchers = prometheus.NewDesc("tacit_watchers", "Inbox streams open now.", nil, nil)
 	descAgencies = prometheus.NewDesc("tacit_agencies", "Agencies in the registry.", nil, nil)
 )
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descTotal, descPending, descDeemed, descAudit, descLag, descSize, descWrites, descWriteT, descCommits, descCommitW, descWatchers, descAgencies} {
+	for _, d := range []*prometheus.Desc{descOpen, descTotal, descPending, descDeemed, descAudit, descLag, descSize, descWrites, descWriteT, descCommits, descCommitW, descBusy, descWatchers, descAgencies} {
 		ch <- d
 	}
 }
@@ -93,6 +94,7 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descWriteT, n.WriteTime.Seconds())
 		counter(descCommits, float64(n.Commits))
 		counter(descCommitW, float64(n.CommittedWrites))
+		counter(descBusy, n.WriterBusy.Seconds())
 	}
 	if lag, err := s.c.SweeperLag(ctx); err == nil {
 		gauge(descLag, lag.Seconds())

@@ -129,6 +129,9 @@ type Counts struct {
 	// opened, and CommittedWrites the writes they carried: many writes
 	// arriving together share one commit.
 	Commits, CommittedWrites int64
+	// WriterBusy is the time the store's one writer spent committing since
+	// the store was opened: near the wall-clock time, writes queue for it.
+	WriterBusy time.Duration
 }
 
 // Store keeps consultations, the registry and the audit trail.

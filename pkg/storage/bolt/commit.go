@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -35,8 +36,9 @@ type committer struct {
 	queue    []*groupCall
 	running  bool
 	// commits and writes count the durable commits and the writes they
-	// carried, for the operator (Counts).
-	commits, writes atomic.Int64
+	// carried, and busy the nanoseconds the writer spent committing (its
+	// transactions, their syncs and the folds), for the operator (Counts).
+	commits, writes, busy atomic.Int64
 }
 
 type groupCall struct {
@@ -100,6 +102,8 @@ func (c *committer) run() {
 // commit runs group in one transaction. A write that fails is answered
 // with its error and the others run again without it.
 func (c *committer) commit(group []*groupCall) {
+	start := time.Now()
+	defer func() { c.busy.Add(int64(time.Since(start))) }()
 	for len(group) > 0 {
 		failed := -1
 		var failure error

@@ -134,6 +134,10 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	if counts.Commits != 2 || counts.CommittedWrites != 1+n-2 {
 		t.Errorf("counted %d commits carrying %d writes, want 2 carrying %d", counts.Commits, counts.CommittedWrites, 1+n-2)
 	}
+	// The writer's busy time covers its commits, each with an fsync.
+	if counts.WriterBusy <= 0 {
+		t.Errorf("the writer was busy %v over two durable commits, want more than nothing", counts.WriterBusy)
+	}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("t"))
 		if b.Get([]byte("first")) == nil {

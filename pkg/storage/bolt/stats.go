@@ -269,6 +269,7 @@ func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
 	st := s.db.Stats().TxStats
 	c.PageWrites, c.WriteTime = st.GetWrite(), st.GetWriteTime()
 	c.Commits, c.CommittedWrites = s.group.commits.Load(), s.group.writes.Load()
+	c.WriterBusy = time.Duration(s.group.busy.Load())
 	return c, err
 }
 
