@@ -904,6 +904,7 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate s
 		// same entries for the next: say there is no more, lest a caller
 		// loop on them.
 		more = more && n+dropped > 0
+		b.more = more
 		return nil
 	})
 	return n, more, err

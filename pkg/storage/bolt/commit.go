@@ -15,6 +15,12 @@ import (
 // maxGroup is the most writes one commit takes.
 const maxGroup = 1000
 
+// burstFolds is how many times foldEvery audit entries the tail holds
+// before a fold while the writer's commits follow one another (see
+// maybeFold): 65,536 by default, a few MiB of memory, and what a store
+// that stopped then reads back from the trail when it opens again.
+const burstFolds = 64
+
 // committer groups concurrent writes into shared durable commits. Unlike
 // bbolt's Batch, it does not wait on a timer: a write arriving while the
 // writer is idle commits at once, and the writes that arrive during a
@@ -142,7 +148,7 @@ func (c *committer) commit(group []*groupCall) {
 			}
 			if err == nil {
 				// After the answers: the fold delays the next group, not this.
-				c.maybeFold()
+				c.maybeFold(b.more)
 			}
 			return
 		}
@@ -152,14 +158,22 @@ func (c *committer) commit(group []*groupCall) {
 }
 
 // maybeFold writes the tail's entries to the buckets once foldEvery have
-// gathered. A fold that fails (the disk) leaves them in the tail, where
-// reads find them, and is tried again once foldEvery more have gathered.
-func (c *committer) maybeFold() {
+// gathered, or, while a writer has said more of its commits follow at
+// once (a sweep), once burstFolds times as many have: a sweep of 100,000
+// deadlines then folds four times rather than fifty, each fold a durable
+// commit of its own between the sweep's. A fold that fails (the disk)
+// leaves them in the tail, where reads find them, and is tried again once
+// foldEvery more have gathered.
+func (c *committer) maybeFold(more bool) {
 	if c.tail == nil {
 		return
 	}
 	held := c.tail.held()
-	if held < max(c.foldEvery, c.foldAt) {
+	every := c.foldEvery
+	if more {
+		every *= burstFolds
+	}
+	if held < max(every, c.foldAt) {
 		return
 	}
 	var mark uint64
@@ -203,6 +217,9 @@ type txBatch struct {
 	requests *requestTail
 	fresh    []heldRequest
 	freshAt  map[string]int
+	// more: the write says another commit of its own follows at once
+	// (SweepDue with due entries left), so folds can wait (maybeFold).
+	more bool
 }
 
 // request is the index entry of the remembered request key, as the

@@ -150,3 +150,70 @@ func TestFoldWritesWhatTheTailDoesNotHold(t *testing.T) {
 		t.Errorf("after folding with an empty tail the buckets hold %d entries, want 10 (5 by agency, 5 in the inbox)", keys)
 	}
 }
+
+// While a writer says more of its commits follow (a sweep with due
+// entries left), the tail keeps up to burstFolds×FoldEvery entries rather
+// than folding between its commits; the commit that says none follow
+// folds them, and an agency's inbox reads the same throughout.
+func TestFoldsWaitWhileASweepGoesOn(t *testing.T) {
+	const every = 4
+	s, err := Open(t.TempDir(), Options{FoldEvery: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	write := func(more bool) {
+		t.Helper()
+		err := s.group.alone(func(b *txBatch) error {
+			b.more = more
+			return b.appendEvents([]*tacitv1.AuditEvent{{Actor: "system", Type: "DEEMED_APPROVAL", Notified: []string{"so-y-te"}}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The writer folds after answering a commit, before the next: a commit
+	// of nothing (that says more follow, lest it fold) waits for the fold.
+	settled := func() uint64 {
+		t.Helper()
+		if err := s.group.alone(func(b *txBatch) error { b.more = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return s.group.tail.held()
+	}
+	inbox := func() int {
+		t.Helper()
+		got, err := s.ListInbox(t.Context(), "so-y-te", 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	burst := every*burstFolds - 1
+	for i := range burst {
+		write(true)
+		if held := settled(); held != uint64(i+1) {
+			t.Fatalf("after %d commits of a sweep, the tail holds %d entries, want all %d (no fold yet)", i+1, held, i+1)
+		}
+	}
+	if n := inbox(); n != burst {
+		t.Fatalf("so-y-te's inbox lists %d entries while the sweep goes on, want %d", n, burst)
+	}
+	write(false)
+	if held := settled(); held != 0 {
+		t.Errorf("the sweep's last commit left %d entries held, want them folded", held)
+	}
+	// Ordinary writes fold every FoldEvery entries again.
+	for range every {
+		write(false)
+	}
+	if held := settled(); held != 0 {
+		t.Errorf("after %d ordinary writes the tail holds %d entries, want them folded", every, held)
+	}
+	if n := inbox(); n != burst+1+every {
+		t.Errorf("so-y-te's inbox lists %d entries, want %d", n, burst+1+every)
+	}
+	if r, err := s.Check(t.Context()); err != nil || len(r) > 0 {
+		t.Errorf("Check: %v %v", err, r)
+	}
+}
