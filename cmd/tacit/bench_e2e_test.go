@@ -48,7 +48,8 @@ func TestBenchRunsEveryOperation(t *testing.T) {
 		t.Errorf("no watchers line with events delivered (%v):\n%s", err, stdout)
 	}
 	// The table tells, for each write, how many writes shared a durable
-	// commit and how many pages each cost (from the server's metrics).
+	// commit, how many pages each cost (from the server's metrics) and how
+	// busy the store's writer was.
 	for _, name := range []string{"open", "reply"} {
 		var row []string
 		for _, l := range lines {
@@ -56,14 +57,15 @@ func TestBenchRunsEveryOperation(t *testing.T) {
 				row = f
 			}
 		}
-		if len(row) < 2 {
+		if len(row) < 3 {
 			t.Errorf("no table row for %s:\n%s", name, stdout)
 			continue
 		}
-		perCommit, err1 := strconv.ParseFloat(row[len(row)-2], 64)
-		pages, err2 := strconv.ParseFloat(row[len(row)-1], 64)
-		if err1 != nil || err2 != nil || perCommit < 1 || pages <= 0 {
-			t.Errorf("%s: writes per commit %q, pages per write %q; want at least 1 and a positive number", name, row[len(row)-2], row[len(row)-1])
+		perCommit, err1 := strconv.ParseFloat(row[len(row)-3], 64)
+		pages, err2 := strconv.ParseFloat(row[len(row)-2], 64)
+		busy, err3 := strconv.ParseFloat(strings.TrimSuffix(row[len(row)-1], "%"), 64)
+		if err1 != nil || err2 != nil || err3 != nil || perCommit < 1 || pages <= 0 || busy <= 0 || !strings.HasSuffix(row[len(row)-1], "%") {
+			t.Errorf("%s: writes per commit %q, pages per write %q, writer busy %q; want at least 1, a positive number and a positive percentage", name, row[len(row)-3], row[len(row)-2], row[len(row)-1])
 		}
 	}
 }
