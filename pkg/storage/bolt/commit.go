@@ -16,9 +16,9 @@ import (
 const maxGroup = 1000
 
 // burstFolds is how many times foldEvery audit entries the tail holds
-// before a fold while the writer's commits follow one another (see
-// maybeFold): 65,536 by default, a few MiB of memory, and what a store
-// that stopped then reads back from the trail when it opens again.
+// before a fold while a writer says more of its commits follow (see
+// maybeFold): 262,144 by default, tens of MiB of memory at most, and what
+// a store that stopped then reads back from the trail when it opens again.
 const burstFolds = 64
 
 // committer groups concurrent writes into shared durable commits. Unlike
@@ -158,10 +158,11 @@ func (c *committer) commit(group []*groupCall) {
 }
 
 // maybeFold writes the tail's entries to the buckets once foldEvery have
-// gathered, or, while a writer has said more of its commits follow at
-// once (a sweep), once burstFolds times as many have: a sweep of 100,000
-// deadlines then folds four times rather than fifty, each fold a durable
-// commit of its own between the sweep's. A fold that fails (the disk)
+// gathered, or, after a commit whose writer said more of its commits
+// follow at once (a sweep), once burstFolds times as many have: a sweep of
+// 100,000 deadlines then folds once, after its last commit, rather than
+// fifty times, each a durable commit of its own between the sweep's. A
+// write of another caller between them folds as usual. A fold that fails (the disk)
 // leaves them in the tail, where reads find them, and is tried again once
 // foldEvery more have gathered.
 func (c *committer) maybeFold(more bool) {
