@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,18 +191,7 @@ func dayStart(k []byte) time.Time {
 func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 	s := consistentStore(t)
 	want := readAgencies(t, s)
-	path := s.DB().Path()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Make it look like schema 3: no mark.
-	editFile(t, path, func(tx *bbolt.Tx) error {
-		meta := tx.Bucket([]byte("meta"))
-		if err := meta.Delete([]byte("indexed")); err != nil {
-			return err
-		}
-		return meta.Put([]byte("schema"), []byte("3"))
-	})
+	path := closeAsSchema(t, s, 3, "indexed", nil)
 
 	m := openMigratedInPlace(t, path, 3)
 	if diff := cmp.Diff(want, readAgencies(t, m)); diff != "" {
@@ -221,16 +211,7 @@ func TestMigrationFromSchema3MarksTheIndexes(t *testing.T) {
 // return their first result, reused ids are still refused, and Check finds
 // nothing.
 func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
-	s := consistentStore(t)
-	path := s.DB().Path()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	editFile(t, path, func(tx *bbolt.Tx) error {
-		meta := tx.Bucket([]byte("meta"))
-		if err := meta.Delete([]byte("requests_indexed")); err != nil {
-			return err
-		}
+	path := closeAsSchema(t, consistentStore(t), 4, "requests_indexed", func(tx *bbolt.Tx) error {
 		// Results as schema 4 wrote them: the encoded record alone, which
 		// follows the request's entry in the index (49 bytes).
 		results := tx.Bucket([]byte("results"))
@@ -244,7 +225,7 @@ func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
 				return err
 			}
 		}
-		return meta.Put([]byte("schema"), []byte("4"))
+		return nil
 	})
 
 	m := openMigratedInPlace(t, path, 4)
@@ -257,6 +238,30 @@ func TestMigrationFromSchema4MarksTheRequests(t *testing.T) {
 	if err != nil || !replayed || c.GetId() != "1" || c.GetTitle() != "one" {
 		t.Errorf("retry of a request remembered by schema 4: %s %q replayed=%v err=%v, want consultation 1 \"one\"", c.GetId(), c.GetTitle(), replayed, err)
 	}
+}
+
+// closeAsSchema closes s and makes its file look like one of an older
+// schema: without the meta mark that schema lacked, edited further by edit
+// (when set), and with its version. It returns the file's path.
+func closeAsSchema(t *testing.T, s *bolt.Store, schema int, mark string, edit func(*bbolt.Tx) error) string {
+	t.Helper()
+	path := s.DB().Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	editFile(t, path, func(tx *bbolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Delete([]byte(mark)); err != nil {
+			return err
+		}
+		if edit != nil {
+			if err := edit(tx); err != nil {
+				return err
+			}
+		}
+		return meta.Put([]byte("schema"), []byte(strconv.Itoa(schema)))
+	})
+	return path
 }
 
 // openMigratedInPlace opens the closed store at path, of schema from, and

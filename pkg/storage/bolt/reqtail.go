@@ -115,8 +115,9 @@ func (t *requestTail) get(key []byte) (heldRequest, bool) {
 
 // run is what one commit writes of the tail and of its own new requests.
 type run struct {
-	keys   []string // ascending but for the wrap around the key space
-	cursor string
+	keys    []string        // ascending but for the wrap around the key space
+	written map[string]bool // keys, as a set
+	cursor  string
 	// after and wrapped are the parts of sorted the run took: after the
 	// cursor, sorted[after[0]:after[1]], and from the start,
 	// sorted[:wrapped].
@@ -147,10 +148,10 @@ func (t *requestTail) write(b *txBatch, foldEvery int, all bool) (run, error) {
 	}
 	i := upper(t.sorted, t.cursor)
 	j := upper(fresh, t.cursor)
-	keys, na, _ := mergeTake(t.sorted[i:], fresh[j:], k)
+	keys, na := mergeTake(t.sorted[i:], fresh[j:], k)
 	r := run{after: [2]int{i, i + na}}
 	if len(keys) < k { // round the key space, to the start
-		more, ma, _ := mergeTake(t.sorted[:i], fresh[:j], k-len(keys))
+		more, ma := mergeTake(t.sorted[:i], fresh[:j], k-len(keys))
 		keys, r.wrapped = append(keys, more...), ma
 	}
 	written := make(map[string]bool, len(keys))
@@ -186,7 +187,7 @@ func (t *requestTail) write(b *txBatch, foldEvery int, all bool) (run, error) {
 	if err := b.tx.Bucket(bMeta).Put(kRequestsIndexed, u64(lo-1)); err != nil {
 		return run{}, err
 	}
-	r.keys, r.cursor = keys, keys[len(keys)-1]
+	r.keys, r.written, r.cursor = keys, written, keys[len(keys)-1]
 	return r, nil
 }
 
@@ -196,10 +197,7 @@ func (t *requestTail) take(fresh []heldRequest, r run) {
 	if len(fresh) == 0 && len(r.keys) == 0 {
 		return
 	}
-	written := make(map[string]bool, len(r.keys))
-	for _, key := range r.keys {
-		written[key] = true
-	}
+	written := r.written
 	var added []string // fresh but not written, ascending
 	for _, h := range fresh {
 		if !written[h.key] {
@@ -288,9 +286,10 @@ func upper(keys []string, k string) int {
 }
 
 // mergeTake merges ascending a and b, up to n keys, and says how many it
-// took of each.
-func mergeTake(a, b []string, n int) (out []string, na, nb int) {
+// took of a.
+func mergeTake(a, b []string, n int) (out []string, na int) {
 	out = make([]string, 0, min(n, len(a)+len(b)))
+	nb := 0
 	for len(out) < n && (na < len(a) || nb < len(b)) {
 		if nb == len(b) || (na < len(a) && strings.Compare(a[na], b[nb]) < 0) {
 			out = append(out, a[na])
@@ -300,5 +299,5 @@ func mergeTake(a, b []string, n int) (out []string, na, nb int) {
 			nb++
 		}
 	}
-	return out, na, nb
+	return out, na
 }
