@@ -204,22 +204,19 @@ func (c *Core) orderedNow(ctx context.Context, id string) (time.Time, error) {
 const sweepEntries = 5000
 
 // Sweep persists every deemed approval due at now; it returns how many
-// consultations it changed.
+// consultations it changed. After each of its transactions is durable it
+// wakes the watchers of the agencies notified so far: some of them may be
+// of the next transaction, prepared while this one committed, and a
+// watcher woken early reads nothing new and waits again.
 func (c *Core) Sweep(ctx context.Context, now time.Time) (int, error) {
-	total := 0
-	for {
-		var notified notices
-		n, more, err := c.store.SweepDue(ctx, now, sweepEntries, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			return notified.keep(consultation.Sweep(c.rules, rec, now, c.headAt)), nil
-		})
-		total += n
+	var notified notices
+	return c.store.SweepDue(ctx, now, sweepEntries, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		return notified.keep(consultation.Sweep(c.rules, rec, now, c.headAt)), nil
+	}, func(n int) {
 		if n > 0 {
 			c.hub.signal(&notified)
 		}
-		if err != nil || !more {
-			return total, err
-		}
-	}
+	})
 }
 
 // RunSweeper persists deemed approvals as their deadlines pass. It first

@@ -163,15 +163,23 @@ type Store interface {
 	// deadline or reminder that a reply, an extension or a withdrawal took
 	// away until its time comes, when SweepDue drops it and changes nothing.
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
-	// SweepDue applies mutate, in one transaction, to the consultations
-	// with a pending addressee whose deadline or unsent reminder is at or
-	// before now, taking due entries (deadlines and reminders) in time order
-	// until limit of them are taken, and every consultation they belong to;
-	// entries left of deadlines and reminders since taken away are dropped
-	// and count as taken. It returns how many consultations it changed and
-	// whether due entries of other consultations remain (false when it
-	// changed and dropped nothing, so that a caller looping on it stops).
-	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation) (changed int, more bool, err error)
+	// SweepDue applies mutate to the consultations with a pending addressee
+	// whose deadline or unsent reminder is at or before now, in
+	// transactions one after another. Each takes due entries (deadlines and
+	// reminders) in time order until limit of them are taken, and every
+	// consultation they belong to; entries left of deadlines and reminders
+	// since taken away are dropped and count as taken. Once a transaction
+	// is durable, SweepDue calls committed (when not nil) with how many
+	// consultations it changed. It goes on until no due entry is left, or a
+	// transaction changed and dropped nothing (so that it cannot loop on
+	// entries it cannot take), and returns how many it changed in all; on
+	// an error, the transactions committed before it stay.
+	//
+	// A store may apply mutate to one transaction's consultations while
+	// the one before commits, keeping a result only if the record is still
+	// the one it was computed from: mutate must depend on the record and
+	// now alone.
+	SweepDue(ctx context.Context, now time.Time, limit int, mutate Mutation, committed func(changed int)) (changed int, err error)
 
 	// RecordRejection appends the audit events of a refused opening and
 	// counts it against the lead; no consultation is stored.

@@ -183,8 +183,9 @@ func BenchmarkUpdateReply(b *testing.B) {
 	}
 }
 
-// BenchmarkSweepDue: one sweep recording the deemed approvals of 100
-// consultations whose five addressees let their deadline pass.
+// BenchmarkSweepDue: one transaction of a sweep recording the deemed
+// approvals of 100 consultations whose five addressees let their deadline
+// pass; the sweep takes all b.N of them, one after another.
 func BenchmarkSweepDue(b *testing.B) {
 	const per = 100
 	s := benchStore(b, b.N*per, 5)
@@ -192,13 +193,12 @@ func BenchmarkSweepDue(b *testing.B) {
 	head := func(string, time.Time) string { return "Nguyễn Văn Thiện" }
 	b.ReportAllocs()
 	b.ResetTimer()
-	for range b.N {
-		n, _, err := s.SweepDue(b.Context(), now, per*5, func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
-			return consultation.Sweep(benchRules, c, now, head), nil
-		})
-		if err != nil || n != per {
-			b.Fatalf("SweepDue = %d, %v; want %d", n, err, per)
-		}
+	commits := 0
+	n, err := s.SweepDue(b.Context(), now, per*5, func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		return consultation.Sweep(benchRules, c, now, head), nil
+	}, func(int) { commits++ })
+	if err != nil || n != b.N*per || commits != b.N {
+		b.Fatalf("SweepDue = %d in %d transactions, %v; want %d in %d", n, commits, err, b.N*per, b.N)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per), "ns/consultation")
 }

@@ -871,77 +871,6 @@ func (s *Store) NextDeadline(ctx context.Context) (t time.Time, ok bool, err err
 	return t, ok, err
 }
 
-// SweepDue implements storage.Store.
-func (s *Store) SweepDue(ctx context.Context, now time.Time, limit int, mutate storage.Mutation) (int, bool, error) {
-	n, more := 0, false
-	err := s.group.alone(func(b *txBatch) (err error) {
-		tx := b.tx
-		end := timeKey(now)
-		var ids idSet
-		var due [][]dueEntry // of ids.list
-		taken := 0
-		for _, b := range [][]byte{bPending, bReminders} {
-			cur := tx.Bucket(b).Cursor()
-			for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) <= 0; k, _ = cur.Next() {
-				id := binary.BigEndian.Uint64(k[8:16])
-				if taken >= limit && !ids.has(id) {
-					more = true
-					break
-				}
-				i := ids.add(id)
-				if i == len(due) {
-					due = append(due, nil)
-				}
-				due[i] = append(due[i], dueEntry{reminder: bytes.Equal(b, bReminders), key: k})
-				taken++
-			}
-		}
-		var dropped int
-		if n, dropped, err = s.mutateAll(b, ids.list, due, mutate); err != nil {
-			return err
-		}
-		// A call that neither changed nor dropped anything would leave the
-		// same entries for the next: say there is no more, lest a caller
-		// loop on them.
-		more = more && n+dropped > 0
-		b.more = more
-		return nil
-	})
-	return n, more, err
-}
-
-// dueEntry is an entry of the deadline (or reminder) index that has come
-// due; key is valid for the life of the transaction that read it.
-type dueEntry struct {
-	reminder bool
-	key      []byte
-}
-
-// idSet collects consultation ids in first-seen order.
-type idSet struct {
-	list  []uint64
-	index map[uint64]int // position in list
-}
-
-// add adds id, if new, and returns its position in list.
-func (s *idSet) add(id uint64) int {
-	if i, ok := s.index[id]; ok {
-		return i
-	}
-	if s.index == nil {
-		s.index = map[uint64]int{}
-	}
-	s.index[id] = len(s.list)
-	s.list = append(s.list, id)
-	return len(s.list) - 1
-}
-
-// has says whether id was added.
-func (s *idSet) has(id uint64) bool {
-	_, ok := s.index[id]
-	return ok
-}
-
 // CalendarVersion implements storage.Store.
 func (s *Store) CalendarVersion(ctx context.Context) (v string, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
@@ -961,7 +890,7 @@ func (s *Store) RecountDeadlines(ctx context.Context, now time.Time, version str
 		for k, _ := cur.Seek(timeKey(now.Add(time.Nanosecond))); k != nil; k, _ = cur.Next() {
 			ids.add(binary.BigEndian.Uint64(k[8:16]))
 		}
-		if n, _, err = s.mutateAll(b, ids.list, nil, mutate); err != nil {
+		if n, _, err = s.mutateAll(b, ids.list, nil, mutate, nil); err != nil {
 			return err
 		}
 		if err := b.appendEvents(summary(n)); err != nil {

@@ -161,7 +161,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	if _, _, err := s.Create(ctx, storage.IdempotencyKey{}, build("two", map[string]time.Time{"so-y-te": later})); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, err := s.SweepDue(ctx, deadline, 100, materializeAt(deadline)); err != nil || n != 1 {
+	if n, err := s.SweepDue(ctx, deadline, 100, materializeAt(deadline), nil); err != nil || n != 1 {
 		t.Fatalf("SweepDue = %d, %v; want 1", n, err)
 	}
 

@@ -150,7 +150,7 @@ func writeHistory(t *testing.T, s *bolt.Store) {
 		}
 	}
 	for _, now := range []time.Time{deadline.Add(-time.Hour), deadline} {
-		if _, _, err := s.SweepDue(ctx, now, 100, sendReminders(now)); err != nil {
+		if _, err := s.SweepDue(ctx, now, 100, sendReminders(now), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

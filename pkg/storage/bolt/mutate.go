@@ -26,7 +26,7 @@ import (
 // encoding the result and its index entries. Those run on every core
 // (prepareAll) while this goroutine writes the changes already computed,
 // in the order of ids, so the trail is the same as one by one.
-func (s *Store) mutateAll(b *txBatch, ids []uint64, due [][]dueEntry, mutate storage.Mutation) (changed, dropped int, err error) {
+func (s *Store) mutateAll(b *txBatch, ids []uint64, due [][]dueEntry, mutate storage.Mutation, ahead *sweepAhead) (changed, dropped int, err error) {
 	// Every record is read before the first write: the values stay valid
 	// (they are the file's map, which no write of this transaction moves
 	// or reuses before it commits), and the workers never call into bbolt.
@@ -37,11 +37,42 @@ func (s *Store) mutateAll(b *txBatch, ids []uint64, due [][]dueEntry, mutate sto
 			return 0, 0, notFound(strconv.FormatUint(id, 10))
 		}
 	}
-	p := prepareAll(ids, raw, due, mutate)
+	// The changes ahead prepared from these very records are kept (at[i]
+	// is the position in ahead); the others are prepared here (at[i] is
+	// -1).
+	fresh, at := ids, []int(nil)
+	freshRaw, freshDue := raw, due
+	if ahead != nil {
+		fresh, freshRaw, freshDue, at = nil, nil, nil, make([]int, len(ids))
+		for i, id := range ids {
+			var d []dueEntry
+			if due != nil {
+				d = due[i]
+			}
+			if k, ok := ahead.take(id, raw[i], d); ok {
+				at[i] = k
+				continue
+			}
+			at[i] = -1
+			fresh, freshRaw = append(fresh, id), append(freshRaw, raw[i])
+			if due != nil {
+				freshDue = append(freshDue, d)
+			}
+		}
+	}
+	p := prepareAll(fresh, freshRaw, freshDue, mutate)
 	defer p.stop()
+	next := 0 // in p
+	result := func(i int) prepared {
+		if at != nil && at[i] >= 0 {
+			return ahead.p.result(at[i])
+		}
+		next++
+		return p.result(next - 1)
+	}
 	pending, reminders := b.tx.Bucket(bPending), b.tx.Bucket(bReminders)
 	for i := range ids {
-		r := p.result(i)
+		r := result(i)
 		if r.panicked {
 			panic(r.panicValue)
 		}

@@ -392,9 +392,9 @@ func NextWork(t testing.TB, st storage.Store) (time.Time, bool) {
 		if !ok {
 			return time.Time{}, false
 		}
-		_, _, err = st.SweepDue(t.Context(), next, math.MaxInt32, func(*tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+		_, err = st.SweepDue(t.Context(), next, math.MaxInt32, func(*tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 			return nil, errHasWork
-		})
+		}, nil)
 		if errors.Is(err, errHasWork) {
 			return next, true
 		}
@@ -1159,7 +1159,7 @@ func (h harness) deadlineIndexFollowsRecords(t *testing.T) {
 	mustUpdate(t, st, c1.GetId(), extend("so-y-te", d5, at(6, 0)))
 	wantNextDeadline(t, st, d5, true)
 	var rec calls
-	n, _, err := st.SweepDue(t.Context(), d4, 100, rec.wrap(materializeAt(d4)))
+	n, err := st.SweepDue(t.Context(), d4, 100, rec.wrap(materializeAt(d4)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1199,7 +1199,7 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 
 	var rec calls
 	check := materializeAt(now)
-	n, _, err := st.SweepDue(t.Context(), now, 100, rec.wrap(func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	n, err := st.SweepDue(t.Context(), now, 100, rec.wrap(func(c *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		due := false
 		for _, a := range c.GetAddressees() {
 			if a.GetState() == tacitv1.AddresseeState_ADDRESSEE_STATE_PENDING && !a.GetDeadline().AsTime().After(now) {
@@ -1210,7 +1210,7 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 			t.Errorf("SweepDue called the mutation for consultation %s, which has no pending addressee due at %v", c.GetId(), now)
 		}
 		return check(c)
-	}))
+	}), nil)
 	if err != nil {
 		t.Fatalf("SweepDue: %v", err)
 	}
@@ -1244,7 +1244,7 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 	// Swept addressees left the index: a second sweep at the same instant
 	// finds nothing.
 	rec.reset()
-	n, _, err = st.SweepDue(t.Context(), now, 100, rec.wrap(materializeAt(now)))
+	n, err = st.SweepDue(t.Context(), now, 100, rec.wrap(materializeAt(now)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1252,14 +1252,14 @@ func (h harness) sweepDeemsOnlyDue(t *testing.T) {
 		t.Errorf("second SweepDue at the same instant = %d (mutated %q), want 0", n, rec.list())
 	}
 	// Just before the later deadline nothing is due either.
-	n, _, err = st.SweepDue(t.Context(), later.Add(-time.Nanosecond), 100, rec.wrap(materializeAt(later.Add(-time.Nanosecond))))
+	n, err = st.SweepDue(t.Context(), later.Add(-time.Nanosecond), 100, rec.wrap(materializeAt(later.Add(-time.Nanosecond))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 || len(rec.list()) != 0 {
 		t.Errorf("SweepDue one nanosecond before %v = %d (mutated %q), want 0", later, n, rec.list())
 	}
-	n, _, err = st.SweepDue(t.Context(), later, 100, rec.wrap(materializeAt(later)))
+	n, err = st.SweepDue(t.Context(), later, 100, rec.wrap(materializeAt(later)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1282,28 +1282,18 @@ func (h harness) sweepRespectsLimit(t *testing.T) {
 	mustCreate(t, st, newRecord("so-nnmt", "three", addr{"agency-a", at(11, 0)}))
 	mustCreate(t, st, newRecord("so-nnmt", "not due", addr{"agency-a", at(21, 0)}))
 
+	var rec calls
+	var commits []int
+	n, err := st.SweepDue(t.Context(), now, 2, rec.wrap(materializeAt(now)), func(n int) { commits = append(commits, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || !slices.Equal(commits, []int{1, 2}) {
+		t.Errorf("SweepDue with limit 2 changed %d consultations in transactions changing %v; want 3 in [1 2]", n, commits)
+	}
 	seen := map[string]bool{}
-	for i, want := range []struct {
-		n    int
-		more bool
-	}{{1, true}, {2, false}, {0, false}} {
-		var rec calls
-		n, more, err := st.SweepDue(t.Context(), now, 2, rec.wrap(materializeAt(now)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != want.n || more != want.more {
-			t.Errorf("SweepDue #%d with limit 2 = %d, more %v; want %d, more %v", i+1, n, more, want.n, want.more)
-		}
-		if got := rec.list(); len(got) != want.n {
-			t.Errorf("SweepDue #%d mutated %q, want %d consultations", i+1, got, want.n)
-		}
-		for _, id := range rec.list() {
-			if seen[id] {
-				t.Errorf("SweepDue #%d mutated consultation %s again", i+1, id)
-			}
-			seen[id] = true
-		}
+	for _, id := range rec.list() {
+		seen[id] = true
 	}
 	if d := cmp.Diff(map[string]bool{"1": true, "2": true, "3": true}, seen); d != "" {
 		t.Errorf("consultations swept (-want +got):\n%s", d)
@@ -1331,17 +1321,12 @@ func (h harness) sweepPassesDeadlinesTakenAway(t *testing.T) {
 	due := mustCreate(t, st, newRecord("so-nnmt", "due", addr{"agency-a", at(11, 0)}))
 
 	var rec calls
-	for i := 0; ; i++ {
-		if i == 3 {
-			t.Fatal("SweepDue with limit 1 still has more after 3 calls over 3 entries")
-		}
-		_, more, err := st.SweepDue(t.Context(), now, 1, rec.wrap(materializeAt(now)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !more {
-			break
-		}
+	var commits []int
+	if _, err := st.SweepDue(t.Context(), now, 1, rec.wrap(materializeAt(now)), func(n int) { commits = append(commits, n) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(commits, []int{0, 0, 1}) {
+		t.Errorf("SweepDue with limit 1 over 3 entries made transactions changing %v, want [0 0 1]", commits)
 	}
 	if got := rec.list(); !slices.Equal(got, []string{due.GetId()}) {
 		t.Errorf("sweeping until no more mutated %q, want only %s", got, due.GetId())
@@ -1358,12 +1343,12 @@ func (h harness) sweepMutationError(t *testing.T) {
 	c := mustCreate(t, st, newRecord("so-nnmt", "refused", addr{"agency-a", at(9, 0)}))
 	events := len(allEvents(t, st))
 	boom := errors.New("boom")
-	_, _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	_, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		if _, err := materializeAt(now)(rec); err != nil {
 			return nil, err
 		}
 		return nil, boom
-	})
+	}, nil)
 	if !errors.Is(err, boom) {
 		t.Errorf("SweepDue with a failing mutation returned %v, want the mutation's error", err)
 	}
@@ -1409,7 +1394,7 @@ func deemedFixture(t *testing.T, st storage.Store) []deemedRow {
 	mustUpdate(t, st, "3", reply("agency-c", "agreed", at(6, 0)))
 	mustCreate(t, st, newRecord("lead-2", "Delta", addr{"agency-a", at(25, 0)}))
 	now := at(20, 0)
-	n, _, err := st.SweepDue(t.Context(), now, 100, materializeAt(now))
+	n, err := st.SweepDue(t.Context(), now, 100, materializeAt(now), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1645,13 +1630,13 @@ func (h harness) auditTrail(t *testing.T) {
 	mustUpdate(t, st, c.GetId(), retitle("Audited again"))
 	// 5: a deemed approval from the sweep.
 	now := at(10, 0)
-	if _, _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
+	if _, err := st.SweepDue(t.Context(), now, 100, func(rec *tacitv1.Consultation) ([]*tacitv1.AuditEvent, error) {
 		evs, err := materializeAt(now)(rec)
 		if len(evs) != 1 {
 			t.Errorf("sweep produced %d events, want 1", len(evs))
 		}
 		return keep(evs...), err
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	kept()
