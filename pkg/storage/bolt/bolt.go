@@ -726,10 +726,18 @@ func prepareRecord(id uint64, old, c *tacitv1.Consultation) (*recordChange, erro
 // apply writes the change in tx and adds its change of figures to d.
 func (ch *recordChange) apply(tx *bolt.Tx, d *statsDelta) error {
 	id, ok, nk := ch.id, ch.ok, ch.nk
-	if err := tx.Bucket(bConsultations).Put(u64(id), ch.rec); err != nil {
+	// Pages split as the loader fills them (bulk.go): records are
+	// appended as consultations open and grow as they are answered, so a
+	// split leaves room for that rather than the default half page; the
+	// deemed approvals by time come in time order (the sweep takes
+	// deadlines so), all but a few late ones at the end.
+	records := tx.Bucket(bConsultations)
+	records.FillPercent = 0.7
+	if err := records.Put(u64(id), ch.rec); err != nil {
 		return err
 	}
 	deemed, deemedT, deemedL, party := tx.Bucket(bDeemed), tx.Bucket(bDeemedTime), tx.Bucket(bDeemedLead), tx.Bucket(bParty)
+	deemedT.FillPercent = 0.9
 	if err := addKeys(tx.Bucket(bPending), ok.pending, nk.pending); err != nil {
 		return err
 	}
